@@ -1,0 +1,26 @@
+#pragma once
+// Byte encodings the protocols need: base64 (WebSocket accept keys, Engine.IO binary
+// over polling) and SHA-1 (RFC 6455 §4.2.2). Pure functions.
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace switchboard::core {
+
+std::string base64_encode(std::span<const std::byte> bytes);
+inline std::string base64_encode(std::string_view text) {
+  return base64_encode(std::as_bytes(std::span(text.data(), text.size())));
+}
+// Strict RFC 4648 decoding with padding; nullopt on any character outside the alphabet.
+std::optional<std::string> base64_decode(std::string_view text);
+
+std::array<std::byte, 20> sha1(std::string_view text);
+
+// Case-insensitive ASCII comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace switchboard::core
