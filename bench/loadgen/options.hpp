@@ -1,0 +1,63 @@
+#pragma once
+// Command-line settings of sb-loadgen, with their defaults and the reason for each.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <sys/socket.h>
+
+namespace switchboard::loadgen {
+
+enum class ScenarioKind { echo, idle, connect };
+enum class TransportKind { websocket };
+
+const char* to_string(ScenarioKind kind) noexcept;
+const char* to_string(TransportKind kind) noexcept;
+
+// ws://host[:port][/path]: the target, resolved once at start.
+struct Url {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string path = "/";
+  std::string text;  // as given
+
+  // The Host header value: host, and :port unless it is the default.
+  std::string authority() const;
+};
+
+// Parses a ws:// URL (wss:// is refused: the load generator has no TLS).
+std::optional<Url> parse_url(const std::string& text, std::string& error);
+
+struct Options {
+  Url url;
+  ScenarioKind scenario = ScenarioKind::echo;
+  TransportKind transport = TransportKind::websocket;
+  unsigned threads = 1;
+  unsigned connections = 100;
+  unsigned inflight = 8;           // echo: pipelined messages per connection
+  unsigned size = 32;              // echo: payload bytes, timestamp included
+  bool text = false;               // echo: text frames (ASCII payload) instead of binary
+  double warmup_s = 2;             // echo, connect: discarded before the window
+  double duration_s = 10;          // the measured window (idle: how long to hold)
+  unsigned concurrency = 64;       // connect: handshakes in flight
+  // echo, idle: handshakes in flight while opening; bounds the accept backlog and the
+  // SYN burst so that the server sees a ramp, not a flood it would drop.
+  unsigned ramp_concurrency = 2000;
+  double handshake_timeout_s = 10;
+  double ramp_timeout_s = 120;     // echo, idle: give up waiting for all to open
+  std::optional<int> server_pid;
+  bool progress = true;
+
+  sockaddr_storage address{};
+  socklen_t address_length = 0;
+
+  // The smallest payload that carries the send timestamp (8 bytes, or 16 hex digits).
+  unsigned min_size() const noexcept { return text ? 16 : 8; }
+};
+
+// Parses argv; on --help or an error prints to stderr and returns the exit code to
+// use. Resolves the URL's host.
+std::optional<int> parse_options(int argc, char** argv, Options& options);
+
+}  // namespace switchboard::loadgen

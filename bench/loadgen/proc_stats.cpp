@@ -1,0 +1,48 @@
+#include "proc_stats.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace switchboard::loadgen {
+
+std::optional<ProcSample> sample_process(int pid) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::ifstream stat_file(base + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // proc(5): "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so
+  // count fields from the last ')'. utime and stime are fields 14 and 15.
+  std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int index = 3; index <= 15 && (fields >> field); ++index) {
+    if (index == 14) utime = std::stoull(field);
+    if (index == 15) stime = std::stoull(field);
+  }
+  ProcSample sample;
+  sample.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+
+  std::ifstream status(base + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      sample.rss_bytes = std::stoll(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+      break;
+    }
+  }
+  return sample;
+}
+
+double self_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+}  // namespace switchboard::loadgen
