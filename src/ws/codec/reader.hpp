@@ -8,6 +8,7 @@
 // unfragmented, uncompressed frame that sits in the input is delivered in place, with
 // no copy, after unmasking it in the caller's buffer.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -82,9 +83,34 @@ class MessageReader {
  private:
   // Implementation-defined; the state fits in a few dozen bytes plus `message_`.
   enum class State : std::uint8_t { header, payload, stopped, failed };
+  // The data message in progress, set by its first frame until its last one ends.
+  enum class Message : std::uint8_t { none, text, binary };
+
+  std::uint16_t check_first_bytes(std::uint8_t b0, std::uint8_t b1) const noexcept;
+  std::uint16_t start_frame(const FrameHeader& header, std::size_t available) noexcept;
+  std::uint16_t take_payload(std::byte* data, std::size_t size);
+  std::uint16_t check_inflated(PayloadInflater::Result result, std::size_t old_size) noexcept;
+  std::uint16_t end_frame(Handler& handler);
+  std::uint16_t deliver_control(std::string_view payload, Handler& handler);
+  void end_message() noexcept;
+  std::uint16_t fail(std::uint16_t code) noexcept;
+
   ReaderOptions options_;
   State state_ = State::header;
-  // ... further members are added by the implementation.
+  Message message_kind_ = Message::none;
+  bool compressed_ = false;       // the message in progress is permessage-deflate
+  bool in_place_ = false;         // the current frame is delivered from the input
+  Opcode opcode_ = Opcode::text;  // of the current frame
+  bool fin_ = false;              // of the current frame
+  std::uint8_t header_size_ = 0;  // bytes of a split frame header held in header_
+  std::uint16_t error_ = 0;       // the close code once failed
+  core::Utf8Validator utf8_;      // text messages, across frames and reads
+  std::array<std::byte, 4> mask_{};
+  std::array<std::byte, max_frame_header_size> header_{};
+  std::uint64_t frame_length_ = 0;     // payload bytes of the current frame
+  std::uint64_t frame_remaining_ = 0;  // of those, not yet read
+  // The message so far (inflated, when compressed), then the payload of a control
+  // frame split across reads, appended behind it and removed once delivered.
   std::string message_;
 };
 
