@@ -381,35 +381,44 @@ void Deflater::compress(std::string_view message, std::string& out) {
 
   const std::size_t start = out.size();
   std::size_t used = start;
-  // deflateBound is the one-shot size bound; a sync flush adds at most its empty
-  // stored block (5 bytes) and a partial byte. The loop grows `out` if this ever
-  // falls short.
-  out.resize(start + deflateBound(&z, message.size()) + 8);
-  auto next = reinterpret_cast<const Bytef*>(message.data());
-  std::size_t remaining = message.size();
-  z.avail_in = 0;
-  for (;;) {
-    if (z.avail_in == 0 && remaining > 0) {
-      const std::size_t n = std::min(remaining, max_zlib_chunk);
-      z.next_in = const_cast<Bytef*>(next);  // zlib's API is not const; it only reads
-      z.avail_in = static_cast<uInt>(n);
-      next += n;
-      remaining -= n;
+  // Only growing `out` can throw (std::bad_alloc). zlib then holds part of a message;
+  // reset it, window included, so the next message starts clean: a sender may always
+  // refer back to less than its peer keeps.
+  try {
+    // deflateBound is the one-shot size bound; a sync flush adds at most its empty
+    // stored block (5 bytes) and a partial byte. The loop grows `out` if this ever
+    // falls short.
+    out.resize(start + deflateBound(&z, message.size()) + 8);
+    auto next = reinterpret_cast<const Bytef*>(message.data());
+    std::size_t remaining = message.size();
+    z.avail_in = 0;
+    for (;;) {
+      if (z.avail_in == 0 && remaining > 0) {
+        const std::size_t n = std::min(remaining, max_zlib_chunk);
+        z.next_in = const_cast<Bytef*>(next);  // zlib's API is not const; it only reads
+        z.avail_in = static_cast<uInt>(n);
+        next += n;
+        remaining -= n;
+      }
+      if (used == out.size()) out.resize(out.size() + std::max<std::size_t>(used - start, 256));
+      const std::size_t room = std::min(out.size() - used, max_zlib_chunk);
+      z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+      z.avail_out = static_cast<uInt>(room);
+      // §7.2.1: compress, then end the message on a sync flush (an empty stored block).
+      const int flush = remaining == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+      const int rc = deflate(&z, flush);
+      used += room - z.avail_out;
+      if (rc == Z_STREAM_ERROR) throw std::logic_error("deflate: stream state clobbered");
+      // With output room left over after a sync flush, the flush is complete (zlib.h);
+      // Z_BUF_ERROR means nothing was left to do.
+      if (flush == Z_SYNC_FLUSH && z.avail_in == 0 && (z.avail_out != 0 || rc == Z_BUF_ERROR)) {
+        break;
+      }
     }
-    if (used == out.size()) out.resize(out.size() + std::max<std::size_t>(used - start, 256));
-    const std::size_t room = std::min(out.size() - used, max_zlib_chunk);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    z.avail_out = static_cast<uInt>(room);
-    // §7.2.1: compress, then end the message on a sync flush (an empty stored block).
-    const int flush = remaining == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-    const int rc = deflate(&z, flush);
-    used += room - z.avail_out;
-    if (rc == Z_STREAM_ERROR) throw std::logic_error("deflate: stream state clobbered");
-    // With output room left over after a sync flush, the flush is complete (zlib.h);
-    // Z_BUF_ERROR means nothing was left to do.
-    if (flush == Z_SYNC_FLUSH && z.avail_in == 0 && (z.avail_out != 0 || rc == Z_BUF_ERROR)) {
-      break;
-    }
+  } catch (...) {
+    out.resize(start);
+    deflateReset(&z);
+    throw;
   }
   // The flush ended with 00 00 ff ff, which §7.2.1 removes.
   assert(used - start >= sizeof deflate_tail &&
@@ -522,6 +531,9 @@ PayloadInflater::Result Inflater::run(const unsigned char* data, std::size_t siz
     failed_ = true;
     return Result::too_big;
   }
+  // Failed until it returns ok: should growing `out` throw std::bad_alloc mid-message,
+  // the state stays failed rather than half-way through a message.
+  failed_ = true;
   // Start small (small messages are the common case, and resize zero-fills the room),
   // then double up to step_size while the output keeps coming.
   std::size_t step = std::clamp<std::size_t>(size * 4, 256, step_size);
@@ -548,25 +560,24 @@ PayloadInflater::Result Inflater::run(const unsigned char* data, std::size_t siz
       case Z_STREAM_END:
         // BFINAL: anything after it in this message is ignored (see inflate()).
         stream_ended_ = true;
-        if (out.size() > max_size) break;
+        if (out.size() > max_size) return Result::too_big;
+        failed_ = false;
         return Result::ok;
       case Z_BUF_ERROR:  // no progress possible: all input taken, no output pending
-        if (z.avail_in == 0 && size == 0) return Result::ok;
-        failed_ = true;
-        return Result::corrupt;
+        if (z.avail_in != 0 || size != 0) return Result::corrupt;
+        failed_ = false;
+        return Result::ok;
       case Z_MEM_ERROR:  // the window, allocated on the first output
-        failed_ = true;
         throw std::bad_alloc();
-      default:  // Z_DATA_ERROR (includes a distance beyond the agreed window), Z_NEED_DICT
-        failed_ = true;
+      default:  // Z_DATA_ERROR (includes a distance beyond what zlib holds), Z_NEED_DICT
         return Result::corrupt;
     }
-    if (out.size() > max_size) {
-      failed_ = true;
-      return Result::too_big;
-    }
+    if (out.size() > max_size) return Result::too_big;
     // Output room left over with all input taken: nothing is pending inside zlib.
-    if (z.avail_in == 0 && size == 0 && z.avail_out != 0) return Result::ok;
+    if (z.avail_in == 0 && size == 0 && z.avail_out != 0) {
+      failed_ = false;
+      return Result::ok;
+    }
     if (z.avail_out == 0) step = std::min(step * 2, step_size);
   }
 }

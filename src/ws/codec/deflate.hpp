@@ -140,7 +140,8 @@ class Deflater {
 
 // Decompresses messages (§7.2.2) for MessageReader, bounded by the reader's max size.
 // The zlib state is allocated on the first compressed byte and kept until release().
-// Thread safety: none; one Inflater belongs to one connection.
+// Thread safety: none; one Inflater belongs to one connection. Lifetime: the reader
+// holds a pointer to it (ReaderOptions::inflater), so it must outlive that reader.
 // Leniencies, each harmless: a compressed message with no payload bytes reads as empty
 // (the RFC's empty message is 0x00); bytes after a block with BFINAL set are ignored
 // (§7.2.3.4); and zlib checks match distances against what it still holds (its window

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -761,6 +762,24 @@ TEST(DeflateRoundTrip, EveryWindowSizeAndTakeoverMode) {
   }
 }
 
+TEST(DeflateRoundTrip, EveryLevelAndMemLevel) {
+  const std::string message = text_like(20000, 13) + random_bytes(3000, 14);
+  for (int level = -1; level <= 9; ++level) {
+    for (int mem_level : {1, 8, 9}) {
+      Deflater deflater(15, level, mem_level, true);
+      Inflater inflater(15, true);
+      ZlibInflatePeer zlib(15, true);
+      for (int round = 0; round < 2; ++round) {
+        std::string compressed, out;
+        deflater.compress(message, compressed);
+        ASSERT_EQ(inflate_message(inflater, compressed, out), Result::ok) << level;
+        ASSERT_EQ(out, message) << level << " " << mem_level;
+        ASSERT_EQ(zlib.message(compressed), message) << level << " " << mem_level;
+      }
+    }
+  }
+}
+
 TEST(DeflateRoundTrip, AppendsToExistingOutput) {
   Deflater deflater(15, 6, 8, false);
   Inflater inflater(15, false);
@@ -1105,6 +1124,86 @@ TEST(InflaterCorrupt, ChangedStream) {
   const int flips = static_cast<int>((compressed.size() * 8 + 12) / 13);
   EXPECT_GT(corrupt, flips / 10) << corrupt << " of " << flips;
   EXPECT_LT(same, 5) << same << " of " << flips;
+}
+
+// =================================================================================
+// Through MessageReader: the PayloadInflater contract end to end (RFC 7692 §6, §8)
+
+struct Collected final : MessageReader::Handler {
+  std::vector<std::string> messages;
+  void on_message(std::string_view payload, bool) override { messages.emplace_back(payload); }
+  void on_ping(std::string_view) override {}
+  void on_pong(std::string_view) override {}
+  void on_close(std::uint16_t, std::string_view) override {}
+};
+
+// A masked client frame (RFC 6455 §5.3) with RSV1 set on the first frame of a
+// compressed message (RFC 7692 §6).
+std::vector<std::byte> client_frame(Opcode opcode, std::string_view payload, bool fin, bool rsv1) {
+  const std::array<std::byte, 4> mask{std::byte{0x12}, std::byte{0x34}, std::byte{0x56},
+                                      std::byte{0x78}};
+  std::vector<std::byte> frame(max_frame_header_size + payload.size());
+  const std::size_t header =
+      write_frame_header(frame.data(), opcode, payload.size(), fin, rsv1, &mask);
+  std::memcpy(frame.data() + header, payload.data(), payload.size());
+  frame.resize(header + payload.size());
+  mask_bytes(std::span(frame).subspan(header), mask);
+  return frame;
+}
+
+TEST(DeflateWithReader, CompressedMessagesInOneAndSeveralFrames) {
+  Deflater deflater(15, 6, 8, true);
+  Inflater inflater(15, true);
+  ReaderOptions options;
+  options.inflater = &inflater;
+  MessageReader reader(options);
+  Collected got;
+  const std::string text = text_like(5000, 91);
+  std::string compressed;
+  deflater.compress(text, compressed);
+  auto frame = client_frame(Opcode::text, compressed, true, true);
+  ASSERT_EQ(reader.feed(frame, got), 0);
+  // The same text again, now a few bytes thanks to the shared window, in three frames.
+  compressed.clear();
+  deflater.compress(text, compressed);
+  ASSERT_GE(compressed.size(), 3u);
+  const std::string_view c(compressed);
+  auto f1 = client_frame(Opcode::text, c.substr(0, 1), false, true);
+  auto f2 = client_frame(Opcode::continuation, c.substr(1, 1), false, false);
+  auto f3 = client_frame(Opcode::continuation, c.substr(2), true, false);
+  ASSERT_EQ(reader.feed(f1, got), 0);
+  ASSERT_EQ(reader.feed(f2, got), 0);
+  ASSERT_EQ(reader.feed(f3, got), 0);
+  ASSERT_EQ(got.messages.size(), 2u);
+  EXPECT_EQ(got.messages[0], text);
+  EXPECT_EQ(got.messages[1], text);
+}
+
+TEST(DeflateWithReader, BombClosesWith1009AndGarbageWith1007) {
+  {
+    Deflater deflater(15, 9, 9, false);
+    std::string bomb;
+    deflater.compress(std::string(8 << 20, '\0'), bomb);  // 8 MiB of zeros, ~8 KiB
+    Inflater inflater(15, false);
+    ReaderOptions options;
+    options.inflater = &inflater;
+    options.max_message_size = 64 * 1024;
+    MessageReader reader(options);
+    Collected got;
+    auto frame = client_frame(Opcode::binary, bomb, true, true);
+    EXPECT_EQ(reader.feed(frame, got), close_code::message_too_big);
+    EXPECT_TRUE(got.messages.empty());
+  }
+  {
+    Inflater inflater(15, false);
+    ReaderOptions options;
+    options.inflater = &inflater;
+    MessageReader reader(options);
+    Collected got;
+    auto frame = client_frame(Opcode::binary, bytes({0x06, 0x00, 0x01}), true, true);
+    EXPECT_EQ(reader.feed(frame, got), close_code::invalid_payload);
+    EXPECT_TRUE(got.messages.empty());
+  }
 }
 
 // =================================================================================
