@@ -2,6 +2,10 @@
 // each echo returns (a closed loop, like a chat client that waits for acks). Each
 // payload carries its send time, and its other bytes are a function of (connection,
 // sequence), so each echo is checked byte for byte without keeping copies.
+//
+// The load starts only when the ramp is over (every connection open or failed): a
+// server saturated by the first connections' echoes would otherwise starve the
+// handshakes of the last ones, and the warmup would measure a moving target.
 
 #include <cstring>
 #include <vector>
@@ -25,7 +29,13 @@ class EchoScenario final : public Scenario {
         payload_(options.size),
         expected_(options.size) {}
 
-  void on_turn(Worker& worker) override { ramp_.step(worker); }
+  void on_turn(Worker& worker) override {
+    ramp_.step(worker);
+    if (!waiting_.empty() && worker.phase() != Phase::ramp) {
+      for (Connection* c : waiting_) start(worker, *c);
+      std::vector<Connection*>().swap(waiting_);
+    }
+  }
 
   void on_open(Worker& worker, Connection& c) override {
     if (states_.size() <= c.slot) {
@@ -33,7 +43,15 @@ class EchoScenario final : public Scenario {
       sent_at_.resize(states_.size() * options_.inflight);
     }
     states_[c.slot] = {};
-    for (unsigned i = 0; i < options_.inflight; ++i) send_one(worker, c);
+    if (worker.phase() == Phase::ramp) {
+      waiting_.push_back(&c);
+    } else {
+      start(worker, c);
+    }
+  }
+
+  void on_closed(Worker& worker, Connection& c, Outcome outcome) override {
+    std::erase(waiting_, &c);
   }
 
   void on_message(Worker& worker, Connection& c, std::span<const std::byte> payload,
@@ -67,6 +85,10 @@ class EchoScenario final : public Scenario {
     return (std::uint64_t{worker_} << 32) | c.slot;
   }
 
+  void start(Worker& worker, Connection& c) {
+    for (unsigned i = 0; i < options_.inflight; ++i) send_one(worker, c);
+  }
+
   void send_one(Worker& worker, Connection& c) {
     State& state = states_[c.slot];
     std::uint64_t seq = state.sent++;
@@ -97,6 +119,7 @@ class EchoScenario final : public Scenario {
   const Options& options_;
   Ramp ramp_;
   unsigned worker_;
+  std::vector<Connection*> waiting_;   // open, waiting for the ramp to end
   std::vector<State> states_;          // by connection slot
   std::vector<std::int64_t> sent_at_;  // by slot * inflight + seq % inflight
   std::vector<std::byte> payload_;

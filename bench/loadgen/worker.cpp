@@ -1,6 +1,7 @@
 #include "worker.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -30,6 +31,7 @@ constexpr std::int64_t fin_timeout_ns = 2 * ns_per_s;
 // On stop, open connections get this long to finish their closing handshake.
 constexpr std::int64_t shutdown_grace_ns = 2 * ns_per_s;
 constexpr std::int64_t timeout_scan_interval_ns = 100 * ns_per_ms;
+constexpr int max_failures_reported = 5;
 
 }  // namespace
 
@@ -163,6 +165,7 @@ void Worker::on_connected(Connection& c) {
   socklen_t length = sizeof error;
   if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
   if (error != 0) {
+    last_errno_ = error;
     finish(c, Outcome::connect_failed);
     return;
   }
@@ -261,6 +264,7 @@ void Worker::on_eof(Connection& c) {
 }
 
 void Worker::on_socket_error(Connection& c) {
+  last_errno_ = errno;
   switch (c.state) {
     case ConnState::connecting: finish(c, Outcome::connect_failed); return;
     default: on_eof(c); return;
@@ -334,7 +338,31 @@ void Worker::finish(Connection& c, Outcome outcome) {
     case Outcome::aborted: break;
   }
   closed_.push_back(&c);
+  if (outcome != Outcome::clean && outcome != Outcome::aborted) report_failure(c, outcome);
+  last_errno_ = 0;
   scenario_->on_closed(*this, c, outcome);
+}
+
+void Worker::report_failure(const Connection& c, Outcome outcome) {
+  // The first few failures say why; the counters say how many.
+  if (failures_reported_ >= max_failures_reported) return;
+  ++failures_reported_;
+  static constexpr const char* names[] = {"clean", "dropped", "connect failed", "handshake failed",
+                                          "protocol error", "close timeout", "aborted"};
+  std::string why;
+  if (outcome == Outcome::protocol_error ||
+      (outcome == Outcome::handshake_failed && !c.transport->error().empty())) {
+    why = std::string(c.transport->error());
+  } else if (last_errno_ != 0) {
+    why = std::strerror(last_errno_);
+  } else if (c.deadline_ns != 0 && now_ >= c.deadline_ns) {
+    why = "timed out";
+  } else {
+    why = "the server closed the connection";
+  }
+  std::fprintf(stderr, "sb-loadgen: %s after %.1f ms: %s%s\n", names[static_cast<int>(outcome)],
+               static_cast<double>(now_ - c.started_ns) / ns_per_ms, why.c_str(),
+               failures_reported_ == max_failures_reported ? " (further failures are only counted)" : "");
 }
 
 void Worker::scan_timeouts() {

@@ -74,6 +74,7 @@ class Worker final : private TransportEvents {
   void finish(Connection& c, Outcome outcome);
   void scan_timeouts();
   void release_closed();
+  void report_failure(const Connection& c, Outcome outcome);
   void begin_shutdown();
 
   const Options& options_;
@@ -92,6 +93,8 @@ class Worker final : private TransportEvents {
   bool stopping_ = false;
   std::size_t live_ = 0;
   std::size_t handshaking_ = 0;
+  int last_errno_ = 0;  // errno of the socket error being handled, for report_failure
+  int failures_reported_ = 0;
   Connection* current_ = nullptr;  // the connection whose bytes the transport is feeding
 
   std::vector<std::unique_ptr<Connection>> slots_;
