@@ -1,1 +1,143 @@
-int main() { return 0; }
+// switchboard: the server binary.
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <switchboard/http.hpp>
+#include <switchboard/websocket.hpp>
+
+#include "app/size_option.hpp"
+
+namespace {
+
+struct Settings {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 3000;
+  unsigned threads = 0;
+  std::size_t max_connections = 0;
+  std::string ws_echo;
+  bool ws_deflate = false;
+  std::string ws_max_message = "16M";
+  unsigned ws_idle_timeout = 120;
+  std::string log_level = "info";
+};
+
+void add_options(CLI::App& app, Settings& s) {
+  app.add_option("--host", s.host, "Address to listen on (0.0.0.0 for every IPv4 interface, :: for IPv6 too)")
+      ->capture_default_str();
+  app.add_option("--port", s.port, "TCP port to listen on (0 picks a free one and logs it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--threads", s.threads,
+                 "Worker threads, each with its own event loop and connections (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--max-connections", s.max_connections,
+                 "Refuse connections past this many at once (0: no limit; the OS file limit applies)")
+      ->capture_default_str();
+  app.add_option("--ws-echo", s.ws_echo,
+                 "Mount a native WebSocket echo endpoint at exactly PATH (e.g. /echo): text comes back as\n"
+                 "text, binary as binary. For conformance checks and benchmarks.")
+      ->type_name("PATH");
+  app.add_flag("--ws-deflate", s.ws_deflate, "Offer permessage-deflate (RFC 7692) on the --ws-echo endpoint");
+  app.add_option("--ws-max-message", s.ws_max_message,
+                 "Largest message the --ws-echo endpoint accepts, in bytes (suffixes K, M, G: 1024-based);\n"
+                 "larger ones close the connection with 1009")
+      ->capture_default_str()
+      ->type_name("SIZE");
+  app.add_option("--ws-idle-timeout", s.ws_idle_timeout,
+                 "Seconds of silence before a WebSocket peer is dropped; it is pinged at half of it")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
+  app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "switchboard — a real-time messaging server.\n\n"
+      "Serves HTTP/1.1 and native WebSocket (RFC 6455, permessage-deflate) on one port.\n"
+      "GET /healthz answers 200 when the server is up.\n\n"
+      "Examples:\n"
+      "  switchboard                                  listen on 0.0.0.0:3000\n"
+      "  switchboard --port 8080 --ws-echo /echo      a WebSocket echo at ws://HOST:8080/echo\n"
+      "  switchboard --ws-echo /echo --ws-deflate     the same, with compression offered\n",
+      "switchboard"};
+  app.get_formatter()->column_width(34);
+  Settings settings;
+  add_options(app, settings);
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("switchboard");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(settings.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  auto max_message = switchboard::app::parse_size(settings.ws_max_message);
+  if (!max_message) {
+    std::cerr << "error: --ws-max-message '" << settings.ws_max_message
+              << "' is not a size: use bytes, or a number with K, M or G (e.g. 16M)\n";
+    return 2;
+  }
+  if (!settings.ws_echo.empty() && settings.ws_echo.front() != '/') {
+    std::cerr << "error: --ws-echo '" << settings.ws_echo << "' must be a path starting with '/', e.g. /echo\n";
+    return 2;
+  }
+  if (settings.ws_deflate && settings.ws_echo.empty()) {
+    std::cerr << "error: --ws-deflate applies to the --ws-echo endpoint; add --ws-echo PATH\n";
+    return 2;
+  }
+
+  switchboard::http::ServerOptions options;
+  options.host = settings.host;
+  options.port = settings.port;
+  options.threads = settings.threads;
+  options.max_connections = settings.max_connections;
+  switchboard::http::Server server(options);
+  switchboard::ws::Hub hub(server);
+
+  if (!settings.ws_echo.empty()) {
+    switchboard::ws::Behavior echo;
+    echo.max_message_size = *max_message;
+    echo.idle_timeout = std::chrono::seconds(settings.ws_idle_timeout);
+    echo.max_backpressure = std::max<std::size_t>(*max_message * 2, 16 * 1024 * 1024);
+    echo.compression.enabled = settings.ws_deflate;
+    echo.message = [](switchboard::ws::WebSocket& ws, std::string_view message, bool binary) {
+      ws.send(message, binary);
+    };
+    hub.route(settings.ws_echo, std::move(echo));
+  }
+
+  try {
+    server.listen();
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  unsigned threads = server.threads();
+  spdlog::info("listening on http://{}:{} with {} thread{}", settings.host, server.port(), threads,
+               threads == 1 ? "" : "s");
+  if (!settings.ws_echo.empty()) {
+    spdlog::info("WebSocket echo at ws://{}:{}{}{}", settings.host, server.port(), settings.ws_echo,
+                 settings.ws_deflate ? " (permessage-deflate offered)" : "");
+  }
+  server.on_termination_signal([&server](int signal) {
+    spdlog::info("{} received: shutting down (send it again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    static bool again = false;
+    if (again) std::_Exit(1);
+    again = true;
+    server.shutdown(std::chrono::seconds(5));
+  });
+  server.run();
+  spdlog::info("stopped");
+  return 0;
+}

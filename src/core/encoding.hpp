@@ -20,6 +20,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 
 std::array<std::byte, 20> sha1(std::string_view text);
 
+// `text` as a JSON string literal, quotes included (RFC 8259 §7).
+std::string json_quote(std::string_view text);
+
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 

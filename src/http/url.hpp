@@ -1,0 +1,14 @@
+#pragma once
+// Percent-decoding for paths and query strings (RFC 3986 §2.1).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::http {
+
+// nullopt on a malformed escape or a decoded NUL. With `plus_is_space` (query
+// strings, application/x-www-form-urlencoded) '+' decodes to ' '.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
+}  // namespace switchboard::http

@@ -1,0 +1,387 @@
+#include "net/connection.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/detail/tcp_connection.hpp"
+#include "net/loop.hpp"
+
+namespace switchboard::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long end() waits for the queue to drain and the peer to close its side before
+// the socket is closed anyway.
+constexpr auto end_timeout = 10s;
+// At most this many queued segments go into one sendmsg.
+constexpr int max_iov = 64;
+
+}  // namespace
+
+std::string_view to_string(CloseReason reason) noexcept {
+  switch (reason) {
+    case CloseReason::closed_locally: return "closed locally";
+    case CloseReason::closed_by_peer: return "closed by peer";
+    case CloseReason::io_error: return "I/O error";
+    case CloseReason::slow_consumer: return "slow consumer";
+    case CloseReason::server_shutdown: return "server shutdown";
+  }
+  return "unknown";
+}
+
+Connection::Connection(Loop& loop) noexcept : loop_(&loop), timer_(&Connection::on_timer_fired, this) {}
+
+Connection::~Connection() = default;
+
+void Connection::set_protocol(std::unique_ptr<Protocol> next) {
+  if (protocol_) {
+    Protocol* previous = protocol_.release();
+    loop_->at_end_of_turn([previous] { delete previous; });
+  }
+  protocol_ = std::move(next);
+}
+
+WriteStatus Connection::write(std::span<const std::byte> bytes) {
+  if (state_ != State::open) return WriteStatus::dropped;
+  std::size_t n = bytes.size();
+  if (n == 0) return buffered_ > limits_.high_water ? WriteStatus::backpressure : WriteStatus::accepted;
+  // Small writes of one turn land in one block: the echo of eight pipelined messages
+  // leaves as one contiguous write.
+  if (!queue_.empty()) {
+    Segment& tail = queue_.back();
+    if (tail.owner.unique() && tail.offset + tail.length == tail.owner.size()) {
+      std::size_t copied = tail.owner.append(bytes);
+      tail.length += static_cast<std::uint32_t>(copied);
+      bytes = bytes.subspan(copied);
+    }
+  }
+  if (!bytes.empty()) {
+    SharedBuffer block = SharedBuffer::with_capacity(bytes.size());
+    block.append(bytes);
+    queue_.push_back({std::move(block), 0, static_cast<std::uint32_t>(bytes.size())});
+  }
+  return queued(n);
+}
+
+WriteStatus Connection::write(SharedBuffer buffer) {
+  if (state_ != State::open) return WriteStatus::dropped;
+  std::size_t n = buffer.size();
+  if (n == 0) return buffered_ > limits_.high_water ? WriteStatus::backpressure : WriteStatus::accepted;
+  queue_.push_back({std::move(buffer), 0, static_cast<std::uint32_t>(n)});
+  return queued(n);
+}
+
+std::byte* Connection::reserve_write(std::size_t max) {
+  if (!queue_.empty()) {
+    Segment& tail = queue_.back();
+    if (tail.owner.unique() && tail.offset + tail.length == tail.owner.size() &&
+        tail.owner.spare_size() >= max) {
+      return tail.owner.spare();
+    }
+  }
+  queue_.push_back({SharedBuffer::with_capacity(max), 0, 0});
+  return queue_.back().owner.spare();
+}
+
+WriteStatus Connection::commit_write(std::size_t n) {
+  if (state_ != State::open) {
+    // Reserved space on a closing connection is simply not committed.
+    return WriteStatus::dropped;
+  }
+  Segment& tail = queue_.back();
+  tail.owner.commit(n);
+  tail.length += static_cast<std::uint32_t>(n);
+  return queued(n);
+}
+
+WriteStatus Connection::queued(std::size_t n) {
+  buffered_ += n;
+  if (buffered_ > limits_.hard_limit) {
+    spdlog::warn("disconnecting slow consumer {}:{}: {} bytes queued, past the limit of {}",
+                 remote_address(), remote_port_, buffered_, limits_.hard_limit);
+    close(CloseReason::slow_consumer);
+    return WriteStatus::dropped;
+  }
+  loop_->schedule_flush(*this);
+  if (buffered_ > limits_.high_water) {
+    over_high_water_ = true;
+    return WriteStatus::backpressure;
+  }
+  return WriteStatus::accepted;
+}
+
+void Connection::flush() {
+  if (state_ == State::closed || write_waiting_) return;
+  while (!queue_.empty()) {
+    iovec iov[max_iov];
+    int count = 0;
+    std::size_t attempted = 0;
+    for (const Segment& segment : queue_) {
+      if (count == max_iov) break;
+      if (segment.length == 0) continue;
+      iov[count].iov_base = const_cast<std::byte*>(segment.owner.data() + segment.offset);
+      iov[count].iov_len = segment.length;
+      attempted += segment.length;
+      ++count;
+    }
+    if (count == 0) {
+      queue_.clear();
+      break;
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t sent = ::sendmsg(native_handle(), &message, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        start_write_wait();
+        break;
+      }
+      close(CloseReason::io_error);
+      return;
+    }
+    auto remaining = static_cast<std::size_t>(sent);
+    buffered_ -= remaining;
+    std::size_t done = 0;
+    for (Segment& segment : queue_) {
+      if (remaining >= segment.length) {
+        remaining -= segment.length;
+        ++done;
+        continue;
+      }
+      segment.offset += static_cast<std::uint32_t>(remaining);
+      segment.length -= static_cast<std::uint32_t>(remaining);
+      break;
+    }
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+    if (static_cast<std::size_t>(sent) < attempted) {
+      // The kernel's buffer is full: wait until it takes more.
+      start_write_wait();
+      break;
+    }
+  }
+  if (queue_.empty() && queue_.capacity() > 8) {
+    // A burst grew the queue; give the memory back instead of keeping it while idle.
+    decltype(queue_) empty;
+    queue_.swap(empty);
+  }
+  if (over_high_water_ && buffered_ < limits_.high_water && state_ == State::open) {
+    over_high_water_ = false;
+    if (protocol_) protocol_->on_drain(*this);
+  }
+  if (state_ == State::ending && queue_.empty()) {
+    if (peer_eof_) {
+      finish_close(end_reason_);
+    } else {
+      begin_linger();
+    }
+  }
+}
+
+void Connection::on_writable() {
+  write_waiting_ = false;
+  if (state_ != State::closed) flush();
+}
+
+bool Connection::read_once() {
+  std::span<std::byte> buffer = loop_->read_buffer();
+  ssize_t n;
+  do {
+    n = ::recv(native_handle(), buffer.data(), buffer.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    // While ending, the peer's bytes are read only to find its EOF.
+    if (state_ == State::open && protocol_) protocol_->on_data(*this, buffer.first(static_cast<std::size_t>(n)));
+    return static_cast<std::size_t>(n) == buffer.size();
+  }
+  if (n == 0) {
+    on_peer_eof();
+    return false;
+  }
+  if (errno != EAGAIN && errno != EWOULDBLOCK) close(CloseReason::io_error);
+  return false;
+}
+
+void Connection::on_readable() {
+  read_waiting_ = false;
+  if (state_ == State::closed || reading_paused_) return;
+  // A short read drained the socket, so waiting for the next edge is safe. A full
+  // buffer may have left bytes behind: continue in a later handler, so one busy
+  // peer cannot starve the others.
+  bool more = read_once();
+  if (state_ == State::closed || reading_paused_) return;
+  if (more) {
+    post_read();
+  } else {
+    start_read_wait();
+  }
+}
+
+void Connection::post_read() {
+  ++pending_posts_;
+  loop_->post([this] {
+    --pending_posts_;
+    if (state_ != State::closed && !reading_paused_ && !read_waiting_) on_readable();
+  });
+}
+
+void Connection::pause_reading() noexcept { reading_paused_ = true; }
+
+void Connection::resume_reading() {
+  if (!reading_paused_) return;
+  reading_paused_ = false;
+  // Bytes may have arrived while paused, and their readiness edge is gone: read
+  // instead of waiting.
+  if (state_ != State::closed && !read_waiting_) post_read();
+}
+
+void Connection::on_peer_eof() {
+  peer_eof_ = true;
+  if (state_ == State::ending || queue_.empty()) {
+    finish_close(state_ == State::ending ? end_reason_ : CloseReason::closed_by_peer);
+    return;
+  }
+  // The peer half-closed after its last request: answer it, then close.
+  state_ = State::ending;
+  end_reason_ = CloseReason::closed_by_peer;
+  loop_->schedule_timer(timer_, end_timeout);
+}
+
+void Connection::end() {
+  if (state_ != State::open) return;
+  state_ = State::ending;
+  end_reason_ = CloseReason::closed_locally;
+  loop_->schedule_timer(timer_, end_timeout);
+  if (queue_.empty()) {
+    begin_linger();
+  }
+  // Otherwise flush() calls begin_linger() once the queue is empty.
+}
+
+void Connection::begin_linger() {
+  // Half-close and keep reading until the peer's EOF: closing with unread bytes would
+  // send a reset, and a reset can destroy the response the peer has not read yet.
+  shutdown_send();
+  if (reading_paused_) {
+    reading_paused_ = false;
+    if (!read_waiting_) post_read();
+  }
+}
+
+void Connection::close(CloseReason reason) { finish_close(reason); }
+
+void Connection::finish_close(CloseReason reason) {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  timer_.cancel();
+  close_socket();
+  queue_.clear();
+  buffered_ = 0;
+  if (protocol_) protocol_->on_close(*this, reason);
+  loop_->schedule_reap(*this);
+}
+
+void Connection::set_timer(std::chrono::milliseconds delay) {
+  if (state_ == State::open) loop_->schedule_timer(timer_, delay);
+}
+
+void Connection::on_timer_fired(void* self) {
+  auto* connection = static_cast<Connection*>(self);
+  if (connection->state_ == State::ending) {
+    connection->finish_close(connection->end_reason_);
+  } else if (connection->state_ == State::open && connection->protocol_) {
+    connection->protocol_->on_timer(*connection);
+  }
+}
+
+std::string Connection::remote_address() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (remote_v6_) {
+    ::inet_ntop(AF_INET6, remote_ip_.data(), text, sizeof text);
+  } else {
+    ::inet_ntop(AF_INET, remote_ip_.data(), text, sizeof text);
+  }
+  return text;
+}
+
+namespace detail {
+
+TcpConnection::TcpConnection(Loop& loop, boost::asio::ip::tcp::socket socket)
+    : Connection(loop), socket_(std::move(socket)) {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  auto endpoint = socket_.remote_endpoint(ec);
+  if (!ec) {
+    remote_port_ = endpoint.port();
+    if (endpoint.address().is_v6()) {
+      auto v6 = endpoint.address().to_v6();
+      if (v6.is_v4_mapped()) {
+        auto bytes = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_bytes();
+        std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
+      } else {
+        auto bytes = v6.to_bytes();
+        std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
+        remote_v6_ = true;
+      }
+    } else {
+      auto bytes = endpoint.address().to_v4().to_bytes();
+      std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
+    }
+  }
+}
+
+void TcpConnection::start() {
+  loop().adopt(*this);
+  // The first bytes often arrive with the connection (an HTTP request right after the
+  // handshake), before Asio waits for an edge: read once first.
+  on_readable();
+}
+
+void TcpConnection::start_read_wait() {
+  read_waiting_ = true;
+  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                     [this](const boost::system::error_code& ec) {
+                       // A closed connection may already be freed: touch nothing.
+                       if (ec == boost::asio::error::operation_aborted) return;
+                       on_readable();
+                     });
+}
+
+void TcpConnection::start_write_wait() {
+  write_waiting_ = true;
+  socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+                     [this](const boost::system::error_code& ec) {
+                       if (ec == boost::asio::error::operation_aborted) return;
+                       on_writable();
+                     });
+}
+
+void TcpConnection::shutdown_send() noexcept {
+  boost::system::error_code ec;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+void TcpConnection::close_socket() noexcept {
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+int TcpConnection::native_handle() const noexcept {
+  return const_cast<boost::asio::ip::tcp::socket&>(socket_).native_handle();
+}
+
+}  // namespace detail
+}  // namespace switchboard::net
+
+namespace switchboard::net {
+void Protocol::on_shutdown(Connection& connection) { connection.close(CloseReason::server_shutdown); }
+}  // namespace switchboard::net

@@ -1,0 +1,175 @@
+#pragma once
+// A TCP connection as the layers above see it: bytes in through a Protocol, bytes out
+// through a corked write queue. The socket itself stays inside net.
+//
+// Reading: the loop waits for readability, then reads without blocking into its one
+// per-thread buffer and hands the bytes to the protocol, which keeps only what it
+// cannot consume yet. Writing: everything written during one loop turn leaves in one
+// gathered write at the end of the turn; what the kernel does not take waits in the
+// queue. Shared buffers are queued by reference.
+//
+// Lifetime: a connection is freed by its loop at the end of the turn in which it
+// closed, never inside a callback, so a pointer to it stays valid for the rest of the
+// turn. Thread safety: loop thread only.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/container/small_vector.hpp>
+
+#include <switchboard/buffer.hpp>
+
+#include "net/timer_wheel.hpp"
+
+namespace switchboard::net {
+
+class Loop;
+class Connection;
+
+enum class CloseReason : std::uint8_t {
+  closed_locally,   // close() or end() from this side
+  closed_by_peer,   // the peer closed its end (EOF)
+  io_error,         // reset, broken pipe, or another socket error
+  slow_consumer,    // the write queue passed its hard limit
+  server_shutdown,  // the server is stopping
+};
+std::string_view to_string(CloseReason reason) noexcept;
+
+// What a connection speaks (HTTP, then perhaps WebSocket after an upgrade).
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+  // Bytes arrived. The span is the loop's read buffer: valid only during the call, and
+  // writable so that a protocol may decode in place (WebSocket unmasking).
+  virtual void on_data(Connection& connection, std::span<std::byte> bytes) = 0;
+  // The write queue fell back below the high-water mark after passing it.
+  virtual void on_drain(Connection& connection) {}
+  // The connection's timer (Connection::set_timer) fired.
+  virtual void on_timer(Connection& connection) {}
+  // The socket is closed; nothing can be written any more. Called once.
+  virtual void on_close(Connection& connection, CloseReason reason) {}
+  // The server is stopping: finish politely (a WebSocket close frame, the response
+  // in flight), then close. The default closes at once.
+  virtual void on_shutdown(Connection& connection);
+};
+
+enum class WriteStatus : std::uint8_t {
+  accepted,      // queued, and the queue is below the high-water mark
+  backpressure,  // queued, but the queue is past the high-water mark: wait for on_drain
+  dropped,       // not queued: the connection is closing, or the hard limit was passed
+};
+
+struct WriteLimits {
+  std::uint32_t high_water = 64 * 1024;          // on_drain is due once below this again
+  std::uint32_t hard_limit = 16 * 1024 * 1024;  // past this the peer is a slow consumer
+};
+
+class Connection {
+ public:
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  virtual ~Connection();
+
+  Loop& loop() const noexcept { return *loop_; }
+  Protocol* protocol() const noexcept { return protocol_.get(); }
+  // Switches protocol (an HTTP upgrade). The previous one is kept alive until the end
+  // of the turn, so it may call this from inside its own on_data.
+  void set_protocol(std::unique_ptr<Protocol> next);
+
+  WriteStatus write(std::span<const std::byte> bytes);
+  WriteStatus write(std::string_view bytes) {
+    return write(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  }
+  // Queues the buffer by reference (encode once, send many).
+  WriteStatus write(SharedBuffer buffer);
+  // Room for an encoder to write up to `max` bytes in place at the end of the queue;
+  // commit_write(n) then queues the first n. For frame headers and small packets.
+  std::byte* reserve_write(std::size_t max);
+  WriteStatus commit_write(std::size_t n);
+
+  std::size_t buffered_amount() const noexcept { return buffered_; }
+  void set_write_limits(const WriteLimits& limits) noexcept { limits_ = limits; }
+  const WriteLimits& write_limits() const noexcept { return limits_; }
+
+  void pause_reading() noexcept;
+  void resume_reading();
+
+  // Writes what is queued, then closes (FIN, then the socket once the peer is done or
+  // a short linger passes).
+  void end();
+  // Closes now; queued bytes are dropped.
+  void close(CloseReason reason = CloseReason::closed_locally);
+  bool closing() const noexcept { return state_ != State::open; }
+
+  // One timer per connection; the protocol decides what it means.
+  void set_timer(std::chrono::milliseconds delay);
+  void cancel_timer() noexcept { timer_.cancel(); }
+
+  // "1.2.3.4" or "::1" and the port.
+  std::string remote_address() const;
+  std::uint16_t remote_port() const noexcept { return remote_port_; }
+
+ protected:
+  enum class State : std::uint8_t { open, ending, closed };
+
+  explicit Connection(Loop& loop) noexcept;
+  // The socket operations, done by the implementation (TcpConnection).
+  virtual void start_read_wait() = 0;
+  virtual void start_write_wait() = 0;
+  virtual void shutdown_send() noexcept = 0;
+  virtual void close_socket() noexcept = 0;
+  virtual int native_handle() const noexcept = 0;
+
+  // The socket is readable (or may be): read, dispatch, and wait again or continue.
+  void on_readable();
+  void on_writable();
+  void finish_close(CloseReason reason);
+
+  bool read_waiting_ = false;
+  bool write_waiting_ = false;
+
+  std::array<std::uint8_t, 16> remote_ip_{};
+  std::uint16_t remote_port_ = 0;
+  bool remote_v6_ = false;
+
+ private:
+  friend class Loop;
+  struct Segment {
+    SharedBuffer owner;
+    std::uint32_t offset;
+    std::uint32_t length;
+  };
+
+  WriteStatus queued(std::size_t n);
+  void flush();  // called by the loop at the end of the turn
+  bool read_once();
+  void on_peer_eof();
+  void begin_linger();
+  void post_read();
+  static void on_timer_fired(void* self);
+
+  Loop* loop_;
+  std::unique_ptr<Protocol> protocol_;
+  boost::container::small_vector<Segment, 2> queue_;
+  std::size_t buffered_ = 0;
+  WriteLimits limits_;
+  TimerWheel::Timer timer_;
+  State state_ = State::open;
+  bool reading_paused_ = false;
+  bool in_flush_list_ = false;
+  bool over_high_water_ = false;
+  bool peer_eof_ = false;
+  // Functions posted with this connection's address; it is not freed while any wait.
+  std::uint16_t pending_posts_ = 0;
+  CloseReason end_reason_ = CloseReason::closed_locally;
+  // The loop's list of connections.
+  Connection* prev_ = nullptr;
+  Connection* next_ = nullptr;
+};
+
+}  // namespace switchboard::net

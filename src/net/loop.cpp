@@ -1,0 +1,172 @@
+#include "net/loop.hpp"
+
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/connection.hpp"
+
+namespace switchboard::net {
+namespace {
+thread_local Loop* current_loop = nullptr;
+}
+
+struct Loop::Impl {
+  // A concurrency hint of 1: one thread runs this context, so Asio may skip locking
+  // on its own queues (posts from other threads still lock).
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  boost::asio::steady_timer tick{io};
+  bool tick_armed = false;
+  bool end_turn_posted = false;
+  std::vector<Connection*> flush_list;
+  std::vector<Connection*> reap_list;
+  std::vector<std::function<void()>> end_of_turn;
+  Connection* first = nullptr;  // intrusive list of live connections
+  std::size_t count = 0;
+};
+
+Loop::Loop(unsigned index, const LoopOptions& options)
+    : index_(index),
+      timers_(options.timer_tick),
+      read_storage_(new std::byte[options.read_buffer_size]),
+      read_buffer_(read_storage_.get(), options.read_buffer_size),
+      impl_(std::make_unique<Impl>()) {}
+
+Loop::~Loop() {
+  // Connections still registered (the loop stopped without closing them) are freed
+  // without callbacks: their protocols may reference objects already gone.
+  while (impl_->first) {
+    Connection* c = impl_->first;
+    impl_->first = c->next_;
+    c->state_ = Connection::State::closed;
+    delete c;
+  }
+}
+
+void Loop::run() {
+  current_loop = this;
+  impl_->io.restart();
+  impl_->io.run();
+  current_loop = nullptr;
+}
+
+void Loop::stop() {
+  boost::asio::post(impl_->io, [this] {
+    impl_->work.reset();
+    impl_->tick.cancel();
+    impl_->io.stop();
+  });
+}
+
+void Loop::post(std::function<void()> fn) { boost::asio::post(impl_->io, std::move(fn)); }
+
+Loop* Loop::current() noexcept { return current_loop; }
+
+void* Loop::native_context() noexcept { return &impl_->io; }
+
+void Loop::schedule_timer(TimerWheel::Timer& timer, std::chrono::milliseconds delay) {
+  timers_.schedule(timer, delay);
+  arm_tick();
+}
+
+void Loop::arm_tick() {
+  if (impl_->tick_armed || timers_.size() == 0) return;
+  impl_->tick_armed = true;
+  impl_->tick.expires_after(timers_.tick());
+  impl_->tick.async_wait([this](const boost::system::error_code& ec) {
+    impl_->tick_armed = false;
+    if (ec) return;
+    timers_.advance(TimerWheel::Clock::now());
+    arm_tick();
+  });
+}
+
+void Loop::at_end_of_turn(std::function<void()> fn) {
+  impl_->end_of_turn.push_back(std::move(fn));
+  if (!impl_->end_turn_posted) {
+    impl_->end_turn_posted = true;
+    boost::asio::post(impl_->io, [this] { end_turn(); });
+  }
+}
+
+void Loop::schedule_flush(Connection& connection) {
+  if (connection.in_flush_list_) return;
+  connection.in_flush_list_ = true;
+  impl_->flush_list.push_back(&connection);
+  if (!impl_->end_turn_posted) {
+    impl_->end_turn_posted = true;
+    boost::asio::post(impl_->io, [this] { end_turn(); });
+  }
+}
+
+void Loop::schedule_reap(Connection& connection) {
+  impl_->reap_list.push_back(&connection);
+  if (!impl_->end_turn_posted) {
+    impl_->end_turn_posted = true;
+    boost::asio::post(impl_->io, [this] { end_turn(); });
+  }
+}
+
+void Loop::end_turn() {
+  impl_->end_turn_posted = false;
+  // Callbacks first: they may write, and their writes should leave in this turn.
+  while (!impl_->end_of_turn.empty()) {
+    auto callbacks = std::move(impl_->end_of_turn);
+    impl_->end_of_turn.clear();
+    for (auto& fn : callbacks) fn();
+  }
+  // Swap the lists out: a flush may close a connection (reap) or, through on_drain,
+  // write again (flush on the next turn).
+  std::vector<Connection*> flushing;
+  flushing.swap(impl_->flush_list);
+  for (Connection* c : flushing) {
+    c->in_flush_list_ = false;
+    if (c->state_ != Connection::State::closed) c->flush();
+  }
+  flushing.clear();
+  if (impl_->flush_list.empty()) impl_->flush_list.swap(flushing);  // keep the capacity
+  std::vector<Connection*> reaping;
+  reaping.swap(impl_->reap_list);
+  for (Connection* c : reaping) {
+    if (c->in_flush_list_ || c->pending_posts_ > 0) {
+      // Something queued still holds its address (a flush, a posted read): free it
+      // on a later turn, once that has run and seen it closed.
+      impl_->reap_list.push_back(c);
+      continue;
+    }
+    if (c->prev_) c->prev_->next_ = c->next_;
+    else impl_->first = c->next_;
+    if (c->next_) c->next_->prev_ = c->prev_;
+    --impl_->count;
+    delete c;
+  }
+  if (!impl_->reap_list.empty() && !impl_->end_turn_posted) {
+    impl_->end_turn_posted = true;
+    boost::asio::post(impl_->io, [this] { end_turn(); });
+  }
+  arm_tick();
+}
+
+void Loop::adopt(Connection& connection) {
+  connection.prev_ = nullptr;
+  connection.next_ = impl_->first;
+  if (impl_->first) impl_->first->prev_ = &connection;
+  impl_->first = &connection;
+  ++impl_->count;
+}
+
+void Loop::for_each_connection(const std::function<void(Connection&)>& fn) {
+  for (Connection* c = impl_->first; c;) {
+    Connection* next = c->next_;
+    if (c->state_ != Connection::State::closed) fn(*c);
+    c = next;
+  }
+}
+
+std::size_t Loop::connection_count() const noexcept { return impl_->count; }
+
+}  // namespace switchboard::net

@@ -1,0 +1,79 @@
+#pragma once
+// One event loop per worker thread. A loop owns its connections for life; work from
+// other threads arrives as posted functions. Asio stays behind this header.
+//
+// Thread safety: post() and stop() may be called from any thread; everything else
+// only from the loop's own thread.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "net/timer_wheel.hpp"
+
+namespace switchboard::net {
+
+class Connection;
+
+struct LoopOptions {
+  // The timer wheel's resolution. Engine.IO's test mode (pingInterval 300 ms,
+  // pingTimeout 200 ms) needs 10 ms or finer to keep the reference server's timing.
+  std::chrono::milliseconds timer_tick{10};
+  // Every connection of this loop reads into this one buffer; an idle connection holds
+  // no read buffer at all.
+  std::size_t read_buffer_size = 256 * 1024;
+};
+
+class Loop {
+ public:
+  explicit Loop(unsigned index, const LoopOptions& options = {});
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  unsigned index() const noexcept { return index_; }
+
+  // Runs the loop on the calling thread until stop().
+  void run();
+  void stop();
+
+  // Runs `fn` on this loop's thread, after the work already queued there.
+  void post(std::function<void()> fn);
+  // Runs `fn` once the current loop turn's handlers have run: after the flush of
+  // every connection written to in this turn. Loop thread only.
+  void at_end_of_turn(std::function<void()> fn);
+
+  // Arms a timer of this loop's wheel (and the loop's tick, if it was idle).
+  void schedule_timer(TimerWheel::Timer& timer, std::chrono::milliseconds delay);
+  std::span<std::byte> read_buffer() noexcept { return read_buffer_; }
+
+  // The loop running on this thread, or nullptr.
+  static Loop* current() noexcept;
+
+  // For net's own files only: the io_context.
+  void* native_context() noexcept;
+
+  // Called by Connection: queue this connection's writes for the end of the turn
+  // (corking), and free it once the turn is over.
+  void schedule_flush(Connection& connection);
+  void schedule_reap(Connection& connection);
+  void adopt(Connection& connection);
+  // Every live connection of this loop (for shutdown).
+  void for_each_connection(const std::function<void(Connection&)>& fn);
+  std::size_t connection_count() const noexcept;
+
+ private:
+  struct Impl;
+  void arm_tick();
+  void end_turn();
+
+  unsigned index_;
+  TimerWheel timers_;
+  std::unique_ptr<std::byte[]> read_storage_;
+  std::span<std::byte> read_buffer_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchboard::net

@@ -1,0 +1,131 @@
+#include "ws/hub.hpp"
+
+#include <array>
+
+#include <spdlog/spdlog.h>
+
+#include "http/session.hpp"
+#include "net/loop.hpp"
+#include "net/loop_group.hpp"
+#include "ws/handshake.hpp"
+
+namespace switchboard::ws {
+namespace detail {
+namespace {
+
+SharedBuffer build_frame(std::string_view payload, bool binary, bool rsv1, std::size_t& header_size) {
+  SharedBuffer frame = SharedBuffer::with_capacity(max_frame_header_size + payload.size());
+  header_size = write_frame_header(frame.spare(), binary ? Opcode::binary : Opcode::text, payload.size(), true, rsv1);
+  frame.commit(header_size);
+  frame.append(std::as_bytes(std::span(payload.data(), payload.size())));
+  return frame;
+}
+
+}  // namespace
+
+ThreadTopics& HubState::local() {
+  net::Loop* loop = net::Loop::current();
+  return threads[loop ? loop->index() : 0];
+}
+
+void HubState::upgrade(const Route& route, http::Request& request, http::Response& response) {
+  HandshakeResult result = check_handshake(request, route.behavior, route.deflate);
+  if (result.status) {
+    spdlog::debug("WebSocket handshake from {} refused ({}): {}", request.remote_address(), result.status,
+                  result.error);
+    if (result.status == 426) response.header("Sec-WebSocket-Version", "13").header("Upgrade", "websocket");
+    response.send(result.status, result.error + "\n");
+    return;
+  }
+  Upgrade upgrade(request);
+  upgrade.protocol() = result.protocol;
+  if (route.behavior.upgrade) route.behavior.upgrade(upgrade);
+  if (upgrade.rejected()) {
+    response.send(upgrade.reject_status(), upgrade.reject_body());
+    return;
+  }
+  http::detail::Session* session = http::detail::ResponseAccess::session(response);
+  if (!session || !session->connection()) return;
+  std::optional<DeflateParams> params;
+  if (result.deflate) params = result.deflate->first;
+  auto socket = std::make_unique<Socket>(*session->connection(), route, std::move(upgrade.user_data()),
+                                         upgrade.protocol(), params);
+  Socket* opened = socket.get();
+  http::detail::upgrade(response, response_head(result, upgrade.protocol()), std::move(socket));
+  opened->opened();
+}
+
+void HubState::deliver(ThreadTopics& topics, std::string_view name, const SharedBuffer& frame,
+                       std::size_t header_size, bool binary, const Socket* exclude) {
+  auto it = topics.topics.find(std::string(name));
+  if (it == topics.topics.end()) return;
+  // A copy: a send may close a subscriber (slow consumer), which unsubscribes it.
+  std::vector<Socket*> subscribers = it->second->subscribers;
+  std::string_view payload = frame.view().substr(header_size);
+  // Compressed once per window size, for the sockets that share their thread's
+  // compressor; compressed frames are as shareable as plain ones.
+  std::array<SharedBuffer, 16> compressed;
+  for (Socket* socket : subscribers) {
+    if (socket == exclude) continue;
+    const DeflateState* deflate = socket->deflate();
+    if (!deflate || payload.size() < deflate->threshold) {
+      socket->send_shared(frame);
+    } else if (deflate->own_deflater) {
+      socket->send_message(payload, binary, true);
+    } else {
+      int bits = deflate->params.server_max_window_bits;
+      SharedBuffer& cached = compressed[bits];
+      if (!cached) {
+        std::string body;
+        shared_deflater(bits, deflate->level, deflate->mem_level).compress(payload, body);
+        std::size_t ignored;
+        cached = build_frame(body, binary, true, ignored);
+      }
+      socket->send_shared(cached);
+    }
+  }
+}
+
+void HubState::publish(std::string_view topic, std::string_view message, bool binary, const Socket* exclude) {
+  std::size_t header_size;
+  SharedBuffer frame = build_frame(message, binary, false, header_size);
+  net::LoopGroup& loops = server->loops();
+  net::Loop* current = net::Loop::current();
+  for (unsigned i = 0; i < loops.size(); ++i) {
+    net::Loop& loop = loops.loop(i);
+    if (&loop == current) {
+      deliver(threads[i], topic, frame, header_size, binary, exclude);
+    } else {
+      loop.post([self = shared_from_this(), i, name = std::string(topic), frame, header_size, binary] {
+        self->deliver(self->threads[i], name, frame, header_size, binary, nullptr);
+      });
+    }
+  }
+}
+
+}  // namespace detail
+
+Hub::Hub(http::Server& server) : state_(std::make_shared<detail::HubState>()) {
+  state_->server = &server;
+  state_->threads.resize(server.loops().size());
+}
+
+Hub::~Hub() = default;
+
+void Hub::route(std::string path, Behavior behavior) {
+  auto route = std::make_unique<detail::Route>();
+  if (behavior.compression.enabled) route->deflate = deflate_options(behavior.compression);
+  route->behavior = std::move(behavior);
+  route->hub = state_.get();
+  detail::Route* r = route.get();
+  state_->routes.push_back(std::move(route));
+  state_->server->router().get(std::move(path), [state = state_.get(), r](http::Request& req, http::Response& res) {
+    state->upgrade(*r, req, res);
+  });
+}
+
+void Hub::publish(std::string_view topic, std::string_view message, bool binary) {
+  state_->publish(topic, message, binary, nullptr);
+}
+
+}  // namespace switchboard::ws

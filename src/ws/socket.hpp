@@ -1,0 +1,123 @@
+#pragma once
+// ws-internal: one server-side WebSocket connection — the net::Protocol after the
+// upgrade. Frames in through the pure MessageReader, frames out through the
+// connection's corked queue; the closing handshake, the heartbeat and topics.
+
+#include <any>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <switchboard/buffer.hpp>
+#include <switchboard/websocket.hpp>
+
+#include "net/connection.hpp"
+#include "ws/codec/deflate.hpp"
+#include "ws/codec/reader.hpp"
+
+namespace switchboard::ws::detail {
+
+class Socket;
+struct HubState;
+
+// A route's settings, shared by its sockets (read-only once the server runs).
+struct Route {
+  Behavior behavior;
+  std::optional<DeflateOptions> deflate;
+  HubState* hub = nullptr;
+};
+
+// The subscribers of one topic on one loop thread.
+struct Topic {
+  std::string name;
+  std::vector<Socket*> subscribers;
+};
+
+// Per loop thread: its topics. Only that thread touches it.
+struct ThreadTopics {
+  std::unordered_map<std::string, std::unique_ptr<Topic>> topics;
+};
+
+// The compressor shared by every socket of this thread that agreed on these settings
+// without server context takeover (RFC 7692 §7.1.1.1): it keeps no window between
+// messages, so one serves them all.
+Deflater& shared_deflater(int window_bits, int level, int mem_level);
+
+// The per-connection compression state, present only when negotiated.
+struct DeflateState {
+  DeflateParams params;
+  std::size_t threshold;
+  Inflater inflater;
+  std::unique_ptr<Deflater> own_deflater;  // only with server context takeover
+  int level;
+  int mem_level;
+};
+
+class Socket final : public WebSocket, public net::Protocol, private MessageReader::Handler {
+ public:
+  Socket(net::Connection& connection, const Route& route, std::any user_data, std::string protocol,
+         std::optional<DeflateParams> deflate);
+  ~Socket() override;
+
+  // Called once the 101 is queued.
+  void opened();
+
+  SendStatus send_message(std::string_view message, bool binary, bool compress);
+  // Queues a whole frame built once for many sockets (a publish).
+  SendStatus send_shared(const SharedBuffer& frame);
+  void start_close(std::uint16_t code, std::string_view reason);
+  void terminate();
+  void send_ping(std::string_view payload);
+
+  bool subscribe(std::string_view topic);
+  bool unsubscribe(std::string_view topic);
+  bool is_subscribed(std::string_view topic) const;
+  void publish(std::string_view topic, std::string_view message, bool binary);
+
+  std::size_t buffered() const noexcept { return connection_ ? connection_->buffered_amount() : 0; }
+  std::string address() const { return connection_ ? connection_->remote_address() : std::string(); }
+  std::string_view subprotocol() const noexcept { return protocol_; }
+  std::any& data() noexcept { return user_data_; }
+  const DeflateState* deflate() const noexcept { return deflate_.get(); }
+  bool open() const noexcept { return state_ == State::open; }
+
+ private:
+  enum class State : std::uint8_t { open, closing, closed };
+
+  // net::Protocol
+  void on_data(net::Connection&, std::span<std::byte> bytes) override;
+  void on_drain(net::Connection&) override;
+  void on_timer(net::Connection&) override;
+  void on_close(net::Connection&, net::CloseReason reason) override;
+  void on_shutdown(net::Connection&) override;
+  // MessageReader::Handler
+  void on_message(std::string_view payload, bool binary) override;
+  void on_ping(std::string_view payload) override;
+  void on_pong(std::string_view payload) override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+
+  net::WriteStatus write_frame(Opcode opcode, std::string_view payload, bool rsv1);
+  void write_close(std::uint16_t code, std::string_view reason);
+  void fail(std::uint16_t code);
+  void schedule_heartbeat();
+  Deflater& deflater();
+  template <class Fn>
+  void guarded(const char* what, Fn&& fn);
+
+  net::Connection* connection_;
+  const Route& route_;
+  std::unique_ptr<DeflateState> deflate_;  // before reader_, which points into it
+  MessageReader reader_;
+  std::any user_data_;
+  std::string protocol_;
+  std::vector<Topic*> topics_;
+  std::string close_reason_;
+  std::int64_t last_received_ms_ = 0;
+  std::uint16_t close_code_ = close_code::abnormal;  // reported to the close callback
+  State state_ = State::open;
+  bool ping_outstanding_ = false;
+};
+
+}  // namespace switchboard::ws::detail
