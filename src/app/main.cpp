@@ -26,6 +26,7 @@ struct Settings {
   std::string ws_max_message = "16M";
   unsigned ws_idle_timeout = 120;
   std::string log_level = "info";
+  std::string static_dir;
 };
 
 void add_options(CLI::App& app, Settings& s) {
@@ -55,6 +56,10 @@ void add_options(CLI::App& app, Settings& s) {
                  "Seconds of silence before a WebSocket peer is dropped; it is pinged at half of it")
       ->capture_default_str()
       ->check(CLI::Range(1u, 86400u));
+  app.add_option("--static", s.static_dir,
+                 "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR)")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!settings.static_dir.empty()) server.router().get("/*", switchboard::http::serve_static(settings.static_dir));
     server.listen();
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
