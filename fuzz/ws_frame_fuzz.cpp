@@ -60,7 +60,7 @@ class CopyInflater final : public PayloadInflater {
     out.append(compressed);
     return Result::ok;
   }
-  Result finish(std::string& out, std::size_t max_size) override { return Result::ok; }
+  Result finish(std::string&, std::size_t) override { return Result::ok; }
 };
 
 struct Event {
