@@ -1,20 +1,9 @@
 #include "histogram.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 
 namespace switchboard::loadgen {
-
-std::size_t Histogram::index_of(std::uint64_t value) noexcept {
-  if (value > max_trackable) value = max_trackable;
-  if (value < sub_bucket_count) return static_cast<std::size_t>(value);
-  // value >> shift lands in [half_count, sub_bucket_count): keep its top 8 bits.
-  int msb = 63 - std::countl_zero(value);
-  int shift = msb - (sub_bucket_bits - 1);
-  std::uint64_t top = value >> shift;
-  return static_cast<std::size_t>(sub_bucket_count + (shift - 1) * half_count + (top - half_count));
-}
 
 std::uint64_t Histogram::lowest_in_bucket(std::size_t index) noexcept {
   if (index < sub_bucket_count) return index;
