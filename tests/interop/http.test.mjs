@@ -116,6 +116,22 @@ describe('HTTP', { concurrency: true }, () => {
       }
     });
 
+    test('a chunked POST body is read and skipped before the next request', async () => {
+      const conn = await RawConnection.connect(server.port);
+      try {
+        const chunk = 'GET /smuggled HTTP/1.1\r\n\r\n';  // a chunk that looks like a request
+        await conn.write('POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `5\r\nhello\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n` +
+          'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+        const a = await conn.readResponse();
+        const b = await conn.readResponse();
+        assert.deepEqual([a.status, b.status], [405, 200]);
+        assert.equal(b.body.toString(), 'ok\n');
+      } finally {
+        conn.destroy();
+      }
+    });
+
     test('a request target of 9 KiB → 414', async () => {
       await rejected(`GET /${'a'.repeat(9 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414);
     });
@@ -147,6 +163,17 @@ describe('HTTP', { concurrency: true }, () => {
     test('Content-Length and Transfer-Encoding together → 400', async () => {
       await rejected('POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n' +
         'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400);
+    });
+
+    test('two Host header lines → 400 (RFC 9112 §3.2)', async () => {
+      await rejected('GET /healthz HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 400);
+    });
+
+    test('a request Transfer-Encoding whose last coding is not chunked → 400 and close (RFC 9112 §6.3)', async () => {
+      // The body length cannot be known: answering and reading on would let the body be
+      // taken for the next request (request smuggling).
+      await rejected('POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n' +
+        'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n', 400);
     });
 
     test('Content-Length 2000000 → 413 before the body is sent', async () => {

@@ -107,6 +107,31 @@ for (const deflate of [false, true]) {
       assert.equal(msg.data.toString(), 'still here');
     });
 
+    test('fragments adding up to one byte over 16 MiB close with 1009', async () => {
+      const big = await openWs(server.wsUrl(), { perMessageDeflate: clientDeflate });
+      const chunk = crypto.randomBytes(MiB);
+      for (let i = 0; i < 16; i++) big.send(chunk, { fin: false });
+      big.send(Buffer.alloc(1), { fin: true });
+      const { code } = await withTimeout(big.closeEvent, 20_000, 'the close after oversized fragments');
+      assert.equal(code, 1009);
+    });
+
+    test('invalid UTF-8 in a text message from the ws client closes with 1007', async () => {
+      const bad = await openWs(server.wsUrl(), { perMessageDeflate: clientDeflate });
+      bad.send(Buffer.from([0x68, 0x69, 0xff, 0x21]), { binary: false });  // `ws` does not check what it sends
+      const { code } = await withTimeout(bad.closeEvent, 5000, 'the close after invalid UTF-8');
+      assert.equal(code, 1007);
+    });
+
+    if (deflate) test('a compressed message that inflates past 16 MiB (a zip bomb) closes with 1009', async () => {
+      const bomb = await openWs(server.wsUrl(), { perMessageDeflate: clientDeflate });
+      bomb.send(Buffer.alloc(LIMIT + 1));  // zeros: ~16 KB on the wire
+      const { code } = await withTimeout(bomb.closeEvent, 20_000, 'the close after the zip bomb');
+      assert.equal(code, 1009);
+      const msg = await roundTrip(ws, 'still here');
+      assert.equal(msg.data.toString(), 'still here');
+    });
+
     test('a fragmented text message echoes as one message', async () => {
       ws.send('Hello, ', { fin: false });
       ws.send('fragmented ', { fin: false });
