@@ -92,10 +92,10 @@ export async function startServer(flags = [], { startTimeout = 10_000 } = {}) {
     child.stdout.on('data', look);
     child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
     exited.then(({ code, signal }) =>
-      reject(new Error(`switchboard exited before listening (code ${code}, signal ${signal}):\n${output}`)));
-  }), startTimeout, `switchboard to log its port; output so far:\n${output}`).catch((e) => {
+      reject(new Error(`switchboard exited before listening (code ${code}, signal ${signal})`)));
+  }), startTimeout, 'switchboard to log "listening on http://HOST:PORT"').catch((e) => {
     child.kill('SIGKILL');
-    throw e;
+    throw new Error(`${e.message}\noutput so far:\n${output}`);
   });
   const server = {
     port,
@@ -495,7 +495,10 @@ export function openWs(url, options = {}, protocols = undefined) {
   return withTimeout(new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
-    ws.once('unexpected-response', (req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy();  // handled here, so `ws` leaves the request to us
+      reject(new Error(`handshake refused: ${res.statusCode}`));
+    });
   }), 10_000, `the WebSocket ${url} to open`);
 }
 
