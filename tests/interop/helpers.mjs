@@ -95,6 +95,7 @@ export async function startServer(flags = [], { startTimeout = 10_000 } = {}) {
       reject(new Error(`switchboard exited before listening (code ${code}, signal ${signal})`)));
   }), startTimeout, 'switchboard to log "listening on http://HOST:PORT"').catch((e) => {
     child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`${e.message}\noutput so far:\n${output}`);
   });
   const server = {
