@@ -1,0 +1,146 @@
+#include "core/encoding.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace switchboard::core {
+namespace {
+
+std::string hex(const std::array<std::byte, 20>& digest) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::byte b : digest) {
+    out += digits[std::to_integer<unsigned>(b) >> 4];
+    out += digits[std::to_integer<unsigned>(b) & 15];
+  }
+  return out;
+}
+
+// RFC 4648 §10.
+TEST(Base64, EncodesTheRfc4648Vectors) {
+  EXPECT_EQ(base64_encode(std::string_view("")), "");
+  EXPECT_EQ(base64_encode(std::string_view("f")), "Zg==");
+  EXPECT_EQ(base64_encode(std::string_view("fo")), "Zm8=");
+  EXPECT_EQ(base64_encode(std::string_view("foo")), "Zm9v");
+  EXPECT_EQ(base64_encode(std::string_view("foob")), "Zm9vYg==");
+  EXPECT_EQ(base64_encode(std::string_view("fooba")), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode(std::string_view("foobar")), "Zm9vYmFy");
+}
+
+TEST(Base64, DecodesTheRfc4648Vectors) {
+  EXPECT_EQ(base64_decode(""), "");
+  EXPECT_EQ(base64_decode("Zg=="), "f");
+  EXPECT_EQ(base64_decode("Zm8="), "fo");
+  EXPECT_EQ(base64_decode("Zm9v"), "foo");
+  EXPECT_EQ(base64_decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(base64_decode("Zm9vYmE="), "fooba");
+  EXPECT_EQ(base64_decode("Zm9vYmFy"), "foobar");
+}
+
+TEST(Base64, UsesTheStandardAlphabetForTheLastTwoSymbols) {
+  // 0xfb 0xff 0xbf -> "+/+/" style symbols 62 and 63.
+  EXPECT_EQ(base64_encode(std::string_view("\xfb\xff\xbf", 3)), "+/+/");
+  EXPECT_EQ(base64_decode("+/+/"), std::string("\xfb\xff\xbf", 3));
+}
+
+TEST(Base64, RoundTripsEveryByteValueAndLength) {
+  std::mt19937 rng(42);
+  for (std::size_t length = 0; length < 200; ++length) {
+    std::string bytes(length, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string encoded = base64_encode(bytes);
+    EXPECT_EQ(encoded.size(), (length + 2) / 3 * 4);
+    auto decoded = base64_decode(encoded);
+    ASSERT_TRUE(decoded) << "length " << length;
+    EXPECT_EQ(*decoded, bytes) << "length " << length;
+  }
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  EXPECT_EQ(base64_decode(base64_encode(all)), all);
+}
+
+TEST(Base64, RefusesCharactersOutsideTheAlphabet) {
+  EXPECT_EQ(base64_decode("Zm9*"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm9-"), std::nullopt);  // base64url is another alphabet
+  EXPECT_EQ(base64_decode("Zm9_"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm 9"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm9v\nYmFy"), std::nullopt);
+  EXPECT_EQ(base64_decode(std::string_view("Zm\0v", 4)), std::nullopt);
+  EXPECT_EQ(base64_decode("Zm9\xc3"), std::nullopt);
+}
+
+TEST(Base64, RefusesALengthThatIsNotAMultipleOfFour) {
+  EXPECT_EQ(base64_decode("Z"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zg"), std::nullopt);   // unpadded
+  EXPECT_EQ(base64_decode("Zm8"), std::nullopt);  // unpadded
+  EXPECT_EQ(base64_decode("Zm9vY"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zg==="), std::nullopt);
+}
+
+TEST(Base64, RefusesMisplacedPadding) {
+  EXPECT_EQ(base64_decode("===="), std::nullopt);
+  EXPECT_EQ(base64_decode("Z==="), std::nullopt);
+  EXPECT_EQ(base64_decode("Zg=A"), std::nullopt);      // '=' followed by data
+  EXPECT_EQ(base64_decode("=Zm9"), std::nullopt);
+  EXPECT_EQ(base64_decode("Zg==Zm9v"), std::nullopt);  // padding before the last group
+  EXPECT_EQ(base64_decode("Zm=vYmFy"), std::nullopt);
+}
+
+TEST(Sha1, MatchesTheFips180Vectors) {
+  EXPECT_EQ(hex(sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(hex(sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(hex(sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+}
+
+TEST(Sha1, HashesEmbeddedNulBytes) {
+  EXPECT_NE(hex(sha1(std::string_view("a\0b", 3))), hex(sha1("ab")));
+}
+
+TEST(JsonQuote, WrapsPlainTextInQuotes) {
+  EXPECT_EQ(json_quote(""), "\"\"");
+  EXPECT_EQ(json_quote("hello world"), "\"hello world\"");
+}
+
+TEST(JsonQuote, EscapesQuoteAndBackslash) {
+  EXPECT_EQ(json_quote("say \"hi\""), R"("say \"hi\"")");
+  EXPECT_EQ(json_quote("C:\\dir\\"), R"("C:\\dir\\")");
+  EXPECT_EQ(json_quote("/"), "\"/\"") << "the solidus needs no escape";
+}
+
+TEST(JsonQuote, EscapesEveryControlCharacter) {
+  EXPECT_EQ(json_quote("\n\r\t"), R"("\n\r\t")");
+  EXPECT_EQ(json_quote(std::string_view("\0", 1)), R"("\u0000")");
+  EXPECT_EQ(json_quote("\x01\x08\x0c\x1b\x1f"), R"("\u0001\u0008\u000c\u001b\u001f")");
+  for (int c = 0; c < 0x20; ++c) {
+    std::string quoted = json_quote(std::string(1, static_cast<char>(c)));
+    for (char q : quoted) EXPECT_GE(static_cast<unsigned char>(q), 0x20) << "control " << c;
+  }
+  EXPECT_EQ(json_quote("\x20\x7f"), "\"\x20\x7f\"") << "DEL and space need no escape";
+}
+
+TEST(JsonQuote, PassesUtf8Through) {
+  EXPECT_EQ(json_quote("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"), "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"");
+}
+
+TEST(Iequals, ComparesAsciiWithoutCase) {
+  EXPECT_TRUE(iequals("Content-Length", "content-length"));
+  EXPECT_TRUE(iequals("UPGRADE", "upgrade"));
+  EXPECT_TRUE(iequals("", ""));
+  EXPECT_TRUE(iequals("a1-_", "A1-_"));
+}
+
+TEST(Iequals, DiffersOnLengthOrLetters) {
+  EXPECT_FALSE(iequals("upgrade", "upgrades"));
+  EXPECT_FALSE(iequals("abc", "abd"));
+  EXPECT_FALSE(iequals("a", ""));
+  // Only ASCII letters fold: '@' (0x40) and '`' (0x60) differ by 32 but are not letters.
+  EXPECT_FALSE(iequals("@", "`"));
+  EXPECT_FALSE(iequals("[", "{"));
+  EXPECT_FALSE(iequals("\xc3\xa9", "\xc3\x89")) << "no Unicode case folding";
+}
+
+}  // namespace
+}  // namespace switchboard::core
