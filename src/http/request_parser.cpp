@@ -33,15 +33,10 @@ class RequestParser::Impl final : public bhttp::basic_parser<true> {
       ec = bhttp::error::bad_target;
       return;
     }
-    // RFC 9110 §6.2: a higher minor version of HTTP/1 is answered as 1.1.
-    if (version < 10 || version > 19) {
-      error = RequestError::version_not_supported;
-      ec = bhttp::error::bad_version;
-      return;
-    }
+    // Beast accepts only HTTP/1.0 and HTTP/1.1 (see version_error below).
     request_.method_ = request_.store({method.data(), method.size()});
     request_.target_ = request_.store({target.data(), target.size()});
-    request_.version_ = version >= 11 ? 11 : 10;
+    request_.version_ = static_cast<unsigned>(version);
   }
 
   void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
@@ -49,13 +44,21 @@ class RequestParser::Impl final : public bhttp::basic_parser<true> {
   }
 
   void on_field_impl(bhttp::field name, beast::string_view name_text, beast::string_view value,
-                     beast::error_code&) override {
+                     beast::error_code& ec) override {
     if (name == bhttp::field::expect && core::iequals({value.data(), value.size()}, "100-continue")) {
       expect_continue = true;
     }
     if (name == bhttp::field::content_length) has_content_length = true;
     if (name == bhttp::field::transfer_encoding) has_transfer_encoding = true;
-    if (name == bhttp::field::host) has_host = true;
+    if (name == bhttp::field::host) {
+      // RFC 9112 §3.2: more than one Host line is a bad request.
+      if (has_host) {
+        error = RequestError::bad_request;
+        ec = bhttp::error::bad_value;
+        return;
+      }
+      has_host = true;
+    }
     auto n = request_.store({name_text.data(), name_text.size()});
     auto v = request_.store({value.data(), value.size()});
     request_.headers_.emplace_back(n, v);
@@ -64,7 +67,10 @@ class RequestParser::Impl final : public bhttp::basic_parser<true> {
   void on_header_impl(beast::error_code& ec) override {
     // RFC 9112 §6.3: a message with both is a smuggling attempt; §3.2: HTTP/1.1
     // requests carry Host.
-    if ((has_content_length && has_transfer_encoding) || (request_.version_ == 11 && !has_host)) {
+    // §6.3: a request whose transfer coding does not end in chunked has no knowable
+    // length; reading on would let a body smuggle in a request.
+    if ((has_content_length && has_transfer_encoding) || (has_transfer_encoding && !chunked()) ||
+        (request_.version_ == 11 && !has_host)) {
       error = RequestError::bad_request;
       ec = bhttp::error::bad_value;
       return;
@@ -98,6 +104,27 @@ RequestParser::RequestParser(Request& request, const ParserLimits& limits)
 
 RequestParser::~RequestParser() = default;
 
+namespace {
+
+// Beast reports every HTTP version but 1.0 and 1.1 as bad_version. A well-formed
+// "HTTP/d.d" at the end of the request line is a version we do not speak (505,
+// RFC 9110 §15.6.6), anything else a malformed request (400). HTTP/1.2 and up get 505
+// as well: Beast cannot parse them as 1.1, and no client sends them.
+RequestError version_error(std::string_view bytes) {
+  auto end = bytes.find("\r\n");
+  std::string_view line = bytes.substr(0, end);
+  if (line.size() >= 8) {
+    std::string_view version = line.substr(line.size() - 8);
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (version.starts_with("HTTP/") && digit(version[5]) && version[6] == '.' && digit(version[7])) {
+      return RequestError::version_not_supported;
+    }
+  }
+  return RequestError::bad_request;
+}
+
+}  // namespace
+
 RequestParser::Result RequestParser::feed(std::string_view bytes) {
   if (error_ != RequestError::none) return {Status::error, 0};
   std::size_t consumed = 0;
@@ -118,6 +145,8 @@ RequestParser::Result RequestParser::feed(std::string_view bytes) {
         std::string_view head = bytes.substr(0, std::min(bytes.size(), impl_->limits_.max_header_size));
         error_ = head.find('\n') == std::string_view::npos ? RequestError::uri_too_long
                                                            : RequestError::header_fields_too_large;
+      } else if (ec == bhttp::error::bad_version) {
+        error_ = version_error(bytes);
       } else if (ec == bhttp::error::body_limit) {
         error_ = RequestError::payload_too_large;
       } else {
