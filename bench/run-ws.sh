@@ -259,13 +259,15 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   row "connect: new connections/s" connect connections_per_s 0
   row "connect: new connections per server-CPU-second" connect per_server_cpu_s 0
   echo
-  echo "Server CPU share and load-generator CPU share (medians; 1.00 = one core busy):"
+  echo "CPU used, and time spent runnable but waiting for a CPU that another process held"
+  echo "(medians, as a share of the window; 1.00 = one core; a wait above ~0.05 means the"
+  echo "machine was busy and the rates above are low for both servers):"
   echo
-  echo "| scenario | server | server CPU | sb-loadgen CPU | errors (all runs) |"
-  echo "|---|---|---:|---:|---:|"
+  echo "| scenario | server | server CPU | server waited | sb-loadgen CPU | sb-loadgen waited | errors (all runs) |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
   for scenario in "${SCENARIO_LIST[@]}"; do
     for server in "${SERVER_LIST[@]}"; do
-      echo "| $scenario | $server | $(fmt "$(median "$server" "$scenario" server_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_cpu_share)" 2) | $(total "$server" "$scenario" errors) |"
+      echo "| $scenario | $server | $(fmt "$(median "$server" "$scenario" server_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" server_runqueue_wait_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_runqueue_wait_share)" 2) | $(total "$server" "$scenario" errors) |"
     done
   done
   echo

@@ -161,6 +161,7 @@ class Run {
     window_stats_ = sum();
     if (options_.server_pid) result_.server_start = sample_process(*options_.server_pid);
     self_cpu_start_ = self_cpu_seconds();
+    self_wait_start_ = runqueue_wait_seconds(0);
     window_start_ = now;
     control_.phase.store(Phase::measure);
   }
@@ -171,6 +172,8 @@ class Run {
     StatsSnapshot stats = sum();
     if (options_.server_pid) result_.server_end = sample_process(*options_.server_pid);
     result_.self_cpu_s = self_cpu_seconds() - self_cpu_start_;
+    double wait = runqueue_wait_seconds(0);
+    if (wait >= 0 && self_wait_start_ >= 0) result_.self_wait_s = wait - self_wait_start_;
     result_.window_s = static_cast<double>(now - window_start_) / ns_per_s;
     result_.totals = stats;
     result_.window = stats - window_stats_;
@@ -205,6 +208,7 @@ class Run {
   StatsSnapshot window_stats_;
   std::int64_t window_start_ = 0;
   double self_cpu_start_ = 0;
+  double self_wait_start_ = -1;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "proc_stats.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -25,6 +26,7 @@ std::optional<ProcSample> sample_process(int pid) {
     if (index == 15) stime = std::stoull(field);
   }
   ProcSample sample;
+  sample.wait_s = runqueue_wait_seconds(pid);
   sample.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 
   std::ifstream status(base + "/status");
@@ -36,6 +38,23 @@ std::optional<ProcSample> sample_process(int pid) {
     }
   }
   return sample;
+}
+
+double runqueue_wait_seconds(int pid) {
+  // sched(7) schedstat: "time on CPU (ns), time waiting on a run queue (ns), timeslices".
+  std::filesystem::path tasks = pid ? "/proc/" + std::to_string(pid) + "/task" : "/proc/self/task";
+  std::error_code error;
+  double total = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::ifstream file(task.path() / "schedstat");
+    unsigned long long on_cpu = 0, waiting = 0;
+    if (file >> on_cpu >> waiting) {
+      total += static_cast<double>(waiting) / 1e9;
+      any = true;
+    }
+  }
+  return any ? total : -1;
 }
 
 double self_cpu_seconds() {

@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -15,6 +16,8 @@ struct Derived {
   std::optional<double> server_cpu_share;
   std::optional<double> per_server_cpu_s;    // primary count / server CPU seconds
   std::optional<double> rss_per_connection;  // idle
+  std::optional<double> server_wait_share;   // run-queue wait ÷ window
+  std::optional<double> self_wait_share;
   std::uint64_t open_at_end = 0;
 };
 
@@ -42,6 +45,10 @@ Derived derive(const Options& options, const RunResult& r) {
     d.server_cpu_share = *d.server_cpu_s / window;
     if (*d.server_cpu_s > 0 && count > 0) d.per_server_cpu_s = static_cast<double>(count) / *d.server_cpu_s;
   }
+  if (r.server_start && r.server_end && r.server_start->wait_s >= 0 && r.server_end->wait_s >= 0) {
+    d.server_wait_share = (r.server_end->wait_s - r.server_start->wait_s) / window;
+  }
+  if (r.self_wait_s >= 0) d.self_wait_share = r.self_wait_s / window;
   if (options.scenario == ScenarioKind::idle && r.server_before && r.server_end &&
       r.server_before->rss_bytes >= 0 && r.server_end->rss_bytes >= 0 && d.open_at_end > 0) {
     d.rss_per_connection = static_cast<double>(r.server_end->rss_bytes - r.server_before->rss_bytes) /
@@ -158,6 +165,14 @@ void print_summary(const Options& options, const RunResult& r) {
   }
   double self_share = r.window_s > 0 ? r.self_cpu_s / r.window_s : 0;
   std::fprintf(stderr, "load generator %.1f%% CPU over %u thread(s)\n", self_share * 100, options.threads);
+  // Time runnable but not running: another process had the CPU. A benchmark wants ~0.
+  double busy = std::max(d.server_wait_share.value_or(0), d.self_wait_share.value_or(0));
+  if (busy > 0.05) {
+    std::fprintf(stderr,
+                 "warning: CPU contention: waited for a CPU %.0f%% of the window (server), %.0f%% "
+                 "(load generator); other processes skew these numbers\n",
+                 d.server_wait_share.value_or(0) * 100, d.self_wait_share.value_or(0) * 100);
+  }
   if (options.scenario != ScenarioKind::idle && self_share > 0.9 * options.threads) {
     std::fprintf(stderr,
                  "warning: the load generator was CPU-bound; the server may be faster than measured "
@@ -219,6 +234,8 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("server_rss_end_bytes", rss(r.server_end));
   j.number("server_rss_per_connection_bytes", d.rss_per_connection);
   j.number("loadgen_cpu_share", r.window_s > 0 ? r.self_cpu_s / r.window_s : 0.0);
+  j.number("server_runqueue_wait_share", d.server_wait_share);
+  j.number("loadgen_runqueue_wait_share", d.self_wait_share);
   j.number("errors", r.totals.errors());
   j.number("errors_in_window", r.window.errors());
   j.number("connect_failures", r.totals.connect_failures);

@@ -20,6 +20,7 @@ struct RunResult {
   StatsSnapshot window;        // counted inside the window
   Histogram histogram;         // echo: round trip; connect: connect() to 101
   double self_cpu_s = 0;       // the load generator's CPU time inside the window
+  double self_wait_s = -1;     // the load generator's run-queue wait inside the window
   std::optional<ProcSample> server_before;  // before the first connection
   std::optional<ProcSample> server_open;    // idle: when all connections were open
   std::optional<ProcSample> server_start;   // start of the window
