@@ -120,6 +120,12 @@ class Run {
                        static_cast<unsigned long long>(stats.open_now), options_.connections,
                        result_.ramp_s,
                        static_cast<unsigned long long>(stats.connect_failures + stats.handshake_failures));
+          if (stats.opened == 0) {
+            std::fprintf(stderr, "sb-loadgen: no connection opened; is the server at %s?\n",
+                         options_.url.text.c_str());
+            start_window(now);
+            break;
+          }
           if (options_.scenario == ScenarioKind::idle) {
             if (options_.server_pid) result_.server_open = sample_process(*options_.server_pid);
             phase = Phase::measure;

@@ -167,13 +167,13 @@ void print_summary(const Options& options, const RunResult& r) {
   std::fprintf(stderr, "load generator %.1f%% CPU over %u thread(s)\n", self_share * 100, options.threads);
   // Time runnable but not running: another process had the CPU. A benchmark wants ~0.
   double busy = std::max(d.server_wait_share.value_or(0), d.self_wait_share.value_or(0));
-  if (busy > 0.05) {
+  if (r.window_s >= 1 && busy > 0.05) {
     std::fprintf(stderr,
                  "warning: CPU contention: waited for a CPU %.0f%% of the window (server), %.0f%% "
                  "(load generator); other processes skew these numbers\n",
                  d.server_wait_share.value_or(0) * 100, d.self_wait_share.value_or(0) * 100);
   }
-  if (options.scenario != ScenarioKind::idle && self_share > 0.9 * options.threads) {
+  if (options.scenario != ScenarioKind::idle && r.window_s >= 1 && self_share > 0.9 * options.threads) {
     std::fprintf(stderr,
                  "warning: the load generator was CPU-bound; the server may be faster than measured "
                  "(use --threads, or compare per server-CPU-second)\n");
