@@ -125,17 +125,19 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->required();
   const std::map<std::string, ScenarioKind> scenarios{
       {"echo", ScenarioKind::echo}, {"idle", ScenarioKind::idle}, {"connect", ScenarioKind::connect}};
-  app.add_option("--scenario", options.scenario,
+  std::string scenario = "echo";
+  app.add_option("--scenario", scenario,
                  "echo: pipelined messages, reports messages/s and round-trip latency;\n"
                  "idle: open --connections and hold them silent for --duration, reports how many\n"
                  "stayed open and the server's RSS per connection;\n"
                  "connect: connect + upgrade + close handshake in a loop, reports connections/s")
-      ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case))
+      ->check(CLI::IsMember(scenarios))
       ->capture_default_str();
   const std::map<std::string, TransportKind> transports{{"ws", TransportKind::websocket}};
-  app.add_option("--transport", options.transport,
+  std::string transport = "ws";
+  app.add_option("--transport", transport,
                  "Protocol spoken on each connection: ws (RFC 6455, no extensions)")
-      ->transform(CLI::CheckedTransformer(transports, CLI::ignore_case))
+      ->check(CLI::IsMember(transports))
       ->capture_default_str();
   app.add_option("--threads", options.threads,
                  "Worker threads, each with its own epoll loop and its share of the connections")
@@ -195,6 +197,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
     return app.exit(e);
   }
   options.progress = !quiet;
+  options.scenario = scenarios.at(scenario);
+  options.transport = transports.at(transport);
   if (options.text && options.size < options.min_size()) {
     std::cerr << "sb-loadgen: --text needs --size >= " << options.min_size()
               << " (the send time as 16 hex digits)\n";
