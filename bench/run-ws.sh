@@ -2,7 +2,7 @@
 # Native WebSocket benchmark: Switchboard against Node's `ws`, same load generator,
 # same machine, server pinned to one CPU and sb-loadgen to another.
 #
-#   bench/run-ws.sh            # full run: every scenario 3 times, medians (~15 min)
+#   bench/run-ws.sh            # full run: every scenario 3 times, medians (~8 min)
 #   bench/run-ws.sh --quick    # smoke test: 1 run each, short windows (~2 min)
 #
 # Options:
