@@ -165,7 +165,7 @@ void Socket::write_close(std::uint16_t code, std::string_view reason) {
   char payload[125];
   payload[0] = static_cast<char>(code >> 8);
   payload[1] = static_cast<char>(code & 0xff);
-  std::memcpy(payload + 2, reason.data(), reason.size());
+  if (!reason.empty()) std::memcpy(payload + 2, reason.data(), reason.size());
   write_frame(Opcode::close, {payload, reason.size() + 2}, false);
 }
 

@@ -108,11 +108,31 @@ export async function startServer(flags = [], { startTimeout = 10_000 } = {}) {
     url: (p = '/') => `http://${HOST}:${port}${p}`,
     wsUrl: (p = '/echo') => `ws://${HOST}:${port}${p}`,
     running: () => child.exitCode === null && child.signalCode === null,
-    /** Kills the process by its PID (if it still runs) and removes its directory. */
+    /**
+     * Stops the server with SIGTERM (a graceful shutdown, so the sanitizers' exit
+     * checks run), by its PID, and removes its directory. Throws if the server died,
+     * did not exit with 0, or printed a sanitizer report.
+     */
     async stop() {
-      if (server.running()) process.kill(child.pid, 'SIGKILL');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
+      const wasRunning = server.running();
+      if (wasRunning) process.kill(child.pid, 'SIGTERM');
+      let result;
+      try {
+        result = await withTimeout(exited, 15_000, 'switchboard to exit after SIGTERM');
+      } catch (e) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`${e.message}\noutput:\n${output}`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      if (/Sanitizer|runtime error:/.test(output)) {
+        throw new Error(`the server printed a sanitizer report:\n${output}`);
+      }
+      // A test may have stopped it itself (a shutdown test): then it must have exited 0.
+      if (result.code !== 0) {
+        throw new Error(`the server exited with code ${result.code}, signal ${result.signal}:\n${output}`);
+      }
     },
   };
   // Ready when it answers; the log line comes after listen(), so this is quick.
