@@ -1,0 +1,53 @@
+#include "http/url.hpp"
+
+#include <gtest/gtest.h>
+
+namespace switchboard::http {
+namespace {
+
+TEST(PercentDecode, PlainTextIsUnchanged) {
+  EXPECT_EQ(percent_decode(""), "");
+  EXPECT_EQ(percent_decode("/chat/room-1"), "/chat/room-1");
+}
+
+TEST(PercentDecode, DecodesEscapesInEitherCase) {
+  EXPECT_EQ(percent_decode("%41%42%43"), "ABC");
+  EXPECT_EQ(percent_decode("a%2fb%2Fc"), "a/b/c");
+  EXPECT_EQ(percent_decode("%7e%7E"), "~~");
+  EXPECT_EQ(percent_decode("%25"), "%") << "an escaped percent sign";
+  EXPECT_EQ(percent_decode("%2541"), "%41") << "decoded once, not twice";
+  EXPECT_EQ(percent_decode("100%25"), "100%") << "an escape at the very end";
+}
+
+TEST(PercentDecode, DecodesUtf8Bytes) {
+  EXPECT_EQ(percent_decode("caf%C3%A9"), "caf\xc3\xa9");
+  EXPECT_EQ(percent_decode("%FF"), "\xff") << "bytes, not validated as UTF-8";
+}
+
+TEST(PercentDecode, PlusIsASpaceOnlyWhenAsked) {
+  EXPECT_EQ(percent_decode("a+b"), "a+b");
+  EXPECT_EQ(percent_decode("a+b", true), "a b");
+  EXPECT_EQ(percent_decode("a%2Bb", true), "a+b") << "an escaped plus stays a plus";
+  EXPECT_EQ(percent_decode("a%20b"), "a b");
+}
+
+TEST(PercentDecode, BadEscapesAreRefused) {
+  EXPECT_EQ(percent_decode("%"), std::nullopt);
+  EXPECT_EQ(percent_decode("%4"), std::nullopt);
+  EXPECT_EQ(percent_decode("abc%"), std::nullopt);
+  EXPECT_EQ(percent_decode("abc%4"), std::nullopt);
+  EXPECT_EQ(percent_decode("%zz"), std::nullopt);
+  EXPECT_EQ(percent_decode("%4g"), std::nullopt);
+  EXPECT_EQ(percent_decode("%g4"), std::nullopt);
+  EXPECT_EQ(percent_decode("% 41"), std::nullopt);
+  EXPECT_EQ(percent_decode("%%41"), std::nullopt);
+}
+
+TEST(PercentDecode, NulIsRefusedEncodedOrNot) {
+  EXPECT_EQ(percent_decode("%00"), std::nullopt);
+  EXPECT_EQ(percent_decode("a%00b"), std::nullopt);
+  EXPECT_EQ(percent_decode(std::string_view("a\0b", 3)), std::nullopt);
+}
+
+}  // namespace
+}  // namespace switchboard::http
