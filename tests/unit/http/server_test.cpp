@@ -1,0 +1,858 @@
+// http::Server end to end: a real server on 127.0.0.1 port 0 with custom routes, and
+// a POSIX socket client on the test thread.
+
+#include <switchboard/http.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/beast/http.hpp>
+
+#include "net/loop.hpp"
+#include "net/loop_group.hpp"
+
+namespace switchboard::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------
+// A blocking HTTP/1.1 client over a POSIX socket; responses are parsed by Beast's
+// response parser (a parser we did not write), raw bytes kept for framing checks.
+
+// The start of a long response, for failure messages.
+std::string excerpt(std::string_view raw) {
+  return raw.size() <= 300 ? std::string(raw) : std::string(raw.substr(0, 300)) + "...";
+}
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::uint16_t port, int rcvbuf = 0) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~HttpClient() { close(); }
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+  void send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ADD_FAILURE() << "send failed: " << std::strerror(errno);
+        return;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  struct Response {
+    int status = 0;
+    unsigned version = 0;
+    std::map<std::string, std::string, std::less<>> headers;  // lower-case names
+    std::string body;
+    std::string raw;  // the bytes this response was parsed from
+    bool keep_alive = false;
+    bool chunked = false;
+    std::string header(std::string_view name) const {
+      std::string lower(name);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto it = headers.find(lower);
+      return it == headers.end() ? std::string() : it->second;
+    }
+    bool has(std::string_view name) const {
+      std::string lower(name);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return headers.count(lower) != 0;
+    }
+  };
+
+  // The next response; nullopt (with a test failure) on a timeout, EOF or bad framing.
+  std::optional<Response> read_response(bool head_request = false, std::chrono::milliseconds timeout = 10s) {
+    namespace bhttp = boost::beast::http;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(boost::none);
+    parser.eager(true);
+    if (head_request) parser.skip(true);
+    Response r;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!parser.is_done()) {
+      if (!buffer_.empty()) {
+        boost::beast::error_code ec;
+        std::size_t n = parser.put(boost::asio::buffer(buffer_.data(), buffer_.size()), ec);
+        r.raw.append(buffer_, 0, n);
+        buffer_.erase(0, n);
+        if (ec && ec != bhttp::error::need_more) {
+          ADD_FAILURE() << "bad response: " << ec.message() << "\n" << excerpt(r.raw);
+          return std::nullopt;
+        }
+        if (!ec && parser.is_done()) break;
+        if (!ec && n > 0) continue;
+      }
+      int got = fill(deadline);
+      if (got == 0) {
+        boost::beast::error_code ec;
+        parser.put_eof(ec);  // a close-delimited body ends here
+        if (ec || !parser.is_done()) {
+          ADD_FAILURE() << "connection closed before the response ended after " << r.raw.size() << " bytes\n"
+                        << excerpt(r.raw);
+          return std::nullopt;
+        }
+      } else if (got < 0) {
+        ADD_FAILURE() << (got == -2 ? "timed out" : "read error") << " waiting for a response\n" << excerpt(r.raw);
+        return std::nullopt;
+      }
+    }
+    auto& message = parser.get();
+    r.status = message.result_int();
+    r.version = message.version();
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace(name, std::string(field.value()));
+    }
+    r.body = message.body();
+    r.keep_alive = message.keep_alive();
+    r.chunked = parser.chunked();
+    return r;
+  }
+
+  // Raw bytes until `needle` has arrived (or the timeout); returns everything read.
+  std::string read_until(std::string_view needle, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (buffer_.find(needle) == std::string::npos) {
+      if (fill(deadline) <= 0) break;
+    }
+    return buffer_;
+  }
+
+  // True when the server closes the connection (EOF or reset) and sends nothing more
+  // than what has already been read.
+  bool closed_by_server(std::chrono::milliseconds timeout = 10s) {
+    const std::size_t before = buffer_.size();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      int got = fill(deadline);
+      if (got == 0 || got == -1) return buffer_.size() == before;
+      if (got == -2) return false;
+    }
+  }
+
+ private:
+  // Reads once: bytes read, 0 on EOF, -1 on an error, -2 on the deadline.
+  int fill(std::chrono::steady_clock::time_point deadline) {
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms) return -2;
+      pollfd p{fd_, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready <= 0) continue;
+      char chunk[65536];
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return -1;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      return static_cast<int>(n);
+    }
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// An http::Server on 127.0.0.1, port 0, running on a test thread until destroyed.
+class RunningServer {
+ public:
+  RunningServer(const std::function<void(Router&)>& setup, ServerOptions options = {}) : server_(adjust(options)) {
+    setup(server_.router());
+    server_.listen();
+    thread_ = std::thread([this] {
+      server_.run();
+      returned_.set_value();
+    });
+  }
+  ~RunningServer() {
+    server_.shutdown(2000ms);
+    if (!wait_stopped(15s)) {
+      ADD_FAILURE() << "Server::run() did not return after shutdown()";
+      std::fprintf(stderr, "aborting: the server does not stop\n");
+      std::abort();
+    }
+    thread_.join();
+  }
+  std::uint16_t port() const { return server_.port(); }
+  Server& server() { return server_; }
+  bool wait_stopped(std::chrono::milliseconds timeout) {
+    return stopped_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  static ServerOptions adjust(ServerOptions options) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    if (options.threads == 0) options.threads = 1;
+    return options;
+  }
+  Server server_;
+  std::promise<void> returned_;
+  std::future<void> stopped_ = returned_.get_future();
+  std::thread thread_;
+};
+
+std::string get(std::string_view target, std::string_view extra_headers = {}) {
+  std::string request = "GET ";
+  request += target;
+  request += " HTTP/1.1\r\nHost: localhost\r\n";
+  request += extra_headers;
+  request += "\r\n";
+  return request;
+}
+
+// Answers on a later loop turn: posts `fn` twice, so at least one whole turn passes.
+void later(std::function<void()> fn) {
+  net::Loop* loop = net::Loop::current();
+  ASSERT_NE(loop, nullptr);
+  loop->post([loop, fn = std::move(fn)] { loop->post(fn); });
+}
+
+// ---------------------------------------------------------------------------------
+// Basics
+
+TEST(Server, HealthCheckAnswersOk) {
+  RunningServer running([](Router&) {});
+  HttpClient client(running.port());
+  client.send(get("/healthz"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok\n");
+  EXPECT_EQ(r->header("Content-Length"), "3");
+  EXPECT_TRUE(r->has("Date"));
+  EXPECT_TRUE(r->keep_alive);
+}
+
+TEST(Server, HealthCheckCanBeTurnedOff) {
+  ServerOptions options;
+  options.health_check = false;
+  RunningServer running([](Router&) {}, options);
+  HttpClient client(running.port());
+  client.send(get("/healthz"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST(Server, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  RunningServer running([](Router& router) {
+    router.get("/thing", [](Request&, Response& res) { res.send("thing"); });
+    router.del("/thing", [](Request&, Response& res) { res.send("deleted"); });
+  });
+  HttpClient client(running.port());
+  client.send(get("/nothing"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_TRUE(r->keep_alive);
+  client.send("POST /thing HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->header("Allow"), "GET, HEAD, DELETE");
+  client.send(get("/thing"));
+  r = client.read_response();
+  ASSERT_TRUE(r) << "the connection stays in step after a refused body";
+  EXPECT_EQ(r->body, "thing");
+}
+
+TEST(Server, StatusHeadersAndJsonErrors) {
+  RunningServer running([](Router& router) {
+    router.post("/create", [](Request&, Response& res) { res.status(201).header("X-Id", "7").send("made"); });
+    router.get("/error", [](Request&, Response& res) { res.send_json_error(422, "bad \"input\""); });
+  });
+  HttpClient client(running.port());
+  client.send("POST /create HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->header("X-Id"), "7");
+  EXPECT_EQ(r->body, "made");
+  client.send(get("/error"));
+  r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  EXPECT_EQ(r->header("Content-Type"), "application/json");
+  EXPECT_EQ(r->body, R"({"error":"bad \"input\""})");
+}
+
+TEST(Server, RequestCarriesDecodedPathParamsQueryAndPeer) {
+  std::promise<std::string> seen;
+  RunningServer running([&](Router& router) {
+    router.get("/rooms/:room/*", [&](Request& req, Response& res) {
+      seen.set_value(std::string(req.path()) + "|" + std::string(req.param("room")) + "|" +
+                     std::string(req.param("*")) + "|" + req.query_param("q").value_or("-") + "|" +
+                     req.remote_address());
+      res.send("ok");
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/rooms/a%20b/x/y.txt?q=hello+there"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  auto f = seen.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "/rooms/a b/x/y.txt|a b|x/y.txt|hello there|127.0.0.1");
+}
+
+TEST(Server, AbsoluteFormTargetIsRoutedByItsPath) {
+  RunningServer running([](Router& router) {
+    router.get("/abs", [](Request& req, Response& res) { res.send(req.path()); });
+  });
+  HttpClient client(running.port());
+  client.send(get("http://example.com/abs?x=1"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "/abs");
+}
+
+TEST(Server, PathWithAnEncodedNulIsRefused) {
+  RunningServer running([](Router& router) { router.get("/*", [](Request&, Response& res) { res.send("x"); }); });
+  HttpClient client(running.port());
+  client.send(get("/a%00b"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, HeadRequestGetsTheHeadersWithoutTheBody) {
+  RunningServer running([](Router& router) {
+    router.get("/page", [](Request&, Response& res) { res.send(200, "0123456789", "text/plain"); });
+  });
+  HttpClient client(running.port());
+  client.send("HEAD /page HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = client.read_response(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Content-Length"), "10");
+  // Nothing but the head was sent: the next response parses cleanly.
+  client.send(get("/page"));
+  r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "0123456789");
+}
+
+TEST(Server, PostBodyReachesTheHandler) {
+  RunningServer running([](Router& router) {
+    router.post("/echo", [](Request& req, Response& res) { res.send(req.body()); });
+  });
+  HttpClient client(running.port());
+  const std::string body(100000, 'b');
+  std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + body;
+  client.send(request.substr(0, 30));
+  std::this_thread::sleep_for(20ms);
+  client.send(request.substr(30, 5000));
+  std::this_thread::sleep_for(20ms);
+  client.send(request.substr(5030));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), body.size());
+  EXPECT_TRUE(r->body == body);
+}
+
+TEST(Server, BodyOverTheRouteLimitIs413AndCloses) {
+  RunningServer running([](Router& router) {
+    router.post("/small", [](Request&, Response& res) { res.send("ok"); }, RouteOptions{.max_body_size = 10});
+  });
+  HttpClient client(running.port());
+  client.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, ExpectContinueGets100BeforeTheBodyIsSent) {
+  RunningServer running([](Router& router) {
+    router.post("/upload", [](Request& req, Response& res) { res.send(req.body()); });
+  });
+  HttpClient client(running.port());
+  client.send("POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  auto interim = client.read_response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  client.send("hello");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST(Server, MalformedRequestIs400AndCloses) {
+  RunningServer running([](Router&) {});
+  HttpClient client(running.port());
+  client.send("NOT HTTP AT ALL\r\n\r\n");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, SlowRequestHeadGets408) {
+  ServerOptions options;
+  options.request_timeout = 300ms;
+  RunningServer running([](Router&) {}, options);
+  HttpClient client(running.port());
+  client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // and never the blank line
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, IdleKeepAliveConnectionIsClosedAfterTheTimeout) {
+  ServerOptions options;
+  options.keep_alive_timeout = 300ms;
+  RunningServer running([](Router&) {}, options);
+  HttpClient client(running.port());
+  client.send(get("/healthz"));
+  ASSERT_TRUE(client.read_response());
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+// ---------------------------------------------------------------------------------
+// Keep-alive and HTTP/1.0
+
+TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
+  RunningServer running([](Router& router) {
+    router.get("/n/:n", [](Request& req, Response& res) { res.send(req.param("n")); });
+  });
+  HttpClient client(running.port());
+  for (int i = 0; i < 5; ++i) {
+    client.send(get("/n/" + std::to_string(i)));
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, std::to_string(i));
+    EXPECT_TRUE(r->keep_alive);
+  }
+}
+
+TEST(Server, ConnectionCloseIsHonoured) {
+  RunningServer running([](Router&) {});
+  HttpClient client(running.port());
+  client.send(get("/healthz", "Connection: close\r\n"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, Http10IsAnsweredIn10AndClosed) {
+  RunningServer running([](Router&) {});
+  HttpClient client(running.port());
+  client.send("GET /healthz HTTP/1.0\r\n\r\n");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->version, 10u);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, Http10KeepAliveStaysOpen) {
+  RunningServer running([](Router&) {});
+  HttpClient client(running.port());
+  client.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Connection"), "keep-alive");
+  client.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+// ---------------------------------------------------------------------------------
+// Deferred and streamed responses
+
+TEST(Server, DeferredResponseIsAnsweredFromAPostedFunction) {
+  RunningServer running([](Router& router) {
+    router.get("/later", [](Request&, Response& res) {
+      res.defer();
+      EXPECT_TRUE(res.open());
+      later([res]() mutable {
+        EXPECT_TRUE(res.open());
+        res.send(200, "answered later");
+        EXPECT_FALSE(res.open()) << "finished";
+      });
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/later"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "answered later");
+  EXPECT_TRUE(r->keep_alive);
+  client.send(get("/later"));
+  r = client.read_response();
+  ASSERT_TRUE(r) << "the connection serves the next request after a deferred one";
+  EXPECT_EQ(r->body, "answered later");
+}
+
+TEST(Server, StreamedResponseUsesChunkedEncoding) {
+  RunningServer running([](Router& router) {
+    router.get("/stream", [](Request&, Response& res) {
+      res.defer();
+      res.header("Content-Type", "text/event-stream");
+      res.begin_stream();
+      EXPECT_TRUE(res.started());
+      EXPECT_TRUE(res.write("hello "));
+      EXPECT_TRUE(res.write(""));  // an empty piece is not the last chunk
+      later([res]() mutable {
+        EXPECT_TRUE(res.write("world"));
+        later([res]() mutable {
+          res.end();
+          EXPECT_FALSE(res.write("after end"));
+        });
+      });
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/stream"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->chunked);
+  EXPECT_EQ(r->header("Content-Type"), "text/event-stream");
+  EXPECT_FALSE(r->has("Content-Length"));
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_NE(r->raw.find("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"), std::string::npos) << r->raw;
+  client.send(get("/healthz"));
+  EXPECT_TRUE(client.read_response()) << "keep-alive after a chunked response";
+}
+
+TEST(Server, StreamToHttp10IsCloseDelimited) {
+  RunningServer running([](Router& router) {
+    router.get("/stream", [](Request&, Response& res) {
+      res.defer();
+      res.begin_stream();
+      res.write("one ");
+      later([res]() mutable {
+        res.write("two");
+        res.end();
+      });
+    });
+  });
+  HttpClient client(running.port());
+  client.send("GET /stream HTTP/1.0\r\n\r\n");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->chunked);
+  EXPECT_EQ(r->body, "one two");
+  EXPECT_EQ(r->header("Connection"), "close");
+}
+
+TEST(Server, OnAbortIsCalledWhenTheClientLeavesMidStream) {
+  auto aborted = std::make_shared<std::promise<void>>();
+  RunningServer running([aborted](Router& router) {
+    router.get("/feed", [aborted](Request&, Response& res) {
+      res.defer();
+      res.begin_stream();
+      res.write("first");
+      res.on_abort([aborted] { aborted->set_value(); });
+    });
+  });
+  auto f = aborted->get_future();
+  {
+    HttpClient client(running.port());
+    client.send(get("/feed"));
+    std::string seen = client.read_until("first");
+    ASSERT_NE(seen.find("first"), std::string::npos);
+    EXPECT_NE(f.wait_for(100ms), std::future_status::ready) << "aborted while the client is still there";
+  }
+  EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+}
+
+TEST(Server, OnAbortIsNotCalledForAFinishedResponse) {
+  auto aborted = std::make_shared<std::atomic<int>>(0);
+  RunningServer running([aborted](Router& router) {
+    router.get("/done", [aborted](Request&, Response& res) {
+      res.on_abort([aborted] { aborted->fetch_add(1); });
+      res.send("done");
+    });
+  });
+  {
+    HttpClient client(running.port());
+    client.send(get("/done"));
+    ASSERT_TRUE(client.read_response());
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(aborted->load(), 0);
+}
+
+// ---------------------------------------------------------------------------------
+// Handlers that fail
+
+TEST(Server, HandlerThatThrowsGets500AndTheConnectionCloses) {
+  RunningServer running([](Router& router) {
+    router.get("/boom", [](Request&, Response& res) {
+      res.header("X-Partial", "yes");
+      throw std::runtime_error("boom");
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/boom"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_FALSE(r->has("X-Partial")) << "headers of the failed response are dropped";
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, HandlerThatThrowsAfterDeferGets500) {
+  RunningServer running([](Router& router) {
+    router.get("/boom", [](Request&, Response& res) {
+      res.defer();
+      throw std::runtime_error("boom");
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/boom"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+// Once the head is out a 500 cannot be sent; the only honest end is to close the
+// connection, or the client waits for the rest of a body that never comes.
+TEST(Server, HandlerThatThrowsAfterTheStreamStartedClosesTheConnection) {
+  RunningServer running([](Router& router) {
+    router.get("/boom", [](Request&, Response& res) {
+      res.begin_stream();
+      res.write("partial");
+      throw std::runtime_error("boom mid-stream");
+    });
+  });
+  HttpClient client(running.port());
+  client.send(get("/boom"));
+  client.read_until("partial");
+  EXPECT_TRUE(client.closed_by_server(5s)) << "the stream is left open with nobody to finish it";
+}
+
+TEST(Server, HandlerThatReturnsWithoutRespondingGets500) {
+  RunningServer running([](Router& router) {
+    router.get("/forgot", [](Request&, Response&) {});
+  });
+  HttpClient client(running.port());
+  client.send(get("/forgot"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  client.send(get("/healthz"));
+  r = client.read_response();
+  ASSERT_TRUE(r) << "the connection is still usable";
+  EXPECT_EQ(r->status, 200);
+}
+
+// ---------------------------------------------------------------------------------
+// Pipelining
+
+TEST(Server, PipelinedRequestsAreAnsweredInOrderWhenTheFirstIsDeferred) {
+  RunningServer running([](Router& router) {
+    router.get("/slow", [](Request&, Response& res) {
+      res.defer();
+      later([res]() mutable { later([res]() mutable { res.send("slow"); }); });
+    });
+    router.get("/fast", [](Request&, Response& res) { res.send("fast"); });
+  });
+  HttpClient client(running.port());
+  client.send(get("/slow") + get("/fast") + get("/slow") + get("/fast"));
+  for (const char* expected : {"slow", "fast", "slow", "fast"}) {
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, expected);
+  }
+}
+
+TEST(Server, ManyPipelinedRequestsInOneSegment) {
+  RunningServer running([](Router& router) {
+    router.get("/n/:n", [](Request& req, Response& res) { res.send(req.param("n")); });
+  });
+  HttpClient client(running.port());
+  std::string all;
+  for (int i = 0; i < 50; ++i) all += get("/n/" + std::to_string(i));
+  client.send(all);
+  for (int i = 0; i < 50; ++i) {
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, std::to_string(i));
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// A client that half-closes after its request (shutdown(SHUT_WR)) still reads the
+// answer.
+
+TEST(Server, HalfClosedClientGetsTheWholeResponse) {
+  const std::string big(8 * 1024 * 1024, 'z');
+  RunningServer running([&big](Router& router) {
+    router.get("/big", [&big](Request&, Response& res) { res.send(big); });
+  });
+  HttpClient client(running.port(), 16 * 1024);
+  client.send(get("/big", "Connection: close\r\n"));
+  client.shutdown_write();
+  auto r = client.read_response(false, 20s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), big.size());
+}
+
+// ---------------------------------------------------------------------------------
+// Shutdown
+
+TEST(Server, ShutdownClosesAnIdleKeepAliveConnectionAndRunReturns) {
+  auto running = std::make_unique<RunningServer>([](Router&) {});
+  HttpClient client(running->port());
+  client.send(get("/healthz"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->keep_alive);
+  running->server().shutdown(5000ms);
+  EXPECT_TRUE(client.closed_by_server()) << "the idle connection is closed at once";
+  client.close();
+  EXPECT_TRUE(running->wait_stopped(10s)) << "run() returns once the connections are gone";
+  running.reset();
+}
+
+TEST(Server, ShutdownLetsTheRequestInFlightFinish) {
+  auto pending = std::make_shared<std::optional<Response>>();
+  auto running = std::make_unique<RunningServer>([pending](Router& router) {
+    router.get("/wait", [pending](Request&, Response& res) {
+      res.defer();
+      *pending = res;
+    });
+  });
+  HttpClient client(running->port());
+  client.send(get("/wait"));
+  std::this_thread::sleep_for(200ms);  // let the handler run
+  running->server().shutdown(5000ms);
+  EXPECT_FALSE(running->wait_stopped(200ms)) << "stopped with a response in flight";
+  running->server().loops().loop(0).post([pending] {
+    ASSERT_TRUE(pending->has_value());
+    (*pending)->send("finished");
+    pending->reset();
+  });
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "finished");
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+  client.close();
+  EXPECT_TRUE(running->wait_stopped(10s));
+  running.reset();
+}
+
+TEST(Server, ShutdownEndsAnEndlessStream) {
+  auto running = std::make_unique<RunningServer>([](Router& router) {
+    router.get("/sse", [](Request&, Response& res) {
+      res.defer();
+      res.begin_stream();
+      res.write("data: 1\n\n");
+    });
+  });
+  HttpClient client(running->port());
+  client.send(get("/sse"));
+  client.read_until("data: 1");
+  running->server().shutdown(5000ms);
+  auto r = client.read_response();
+  ASSERT_TRUE(r) << "the stream is ended with its last chunk";
+  EXPECT_EQ(r->body, "data: 1\n\n");
+  EXPECT_TRUE(client.closed_by_server());
+  client.close();
+  EXPECT_TRUE(running->wait_stopped(10s));
+  running.reset();
+}
+
+TEST(Server, TwoThreadsServeEveryConnectionAndShutDown) {
+  ServerOptions options;
+  options.threads = 2;
+  auto running = std::make_unique<RunningServer>(
+      [](Router& router) {
+        router.get("/loop", [](Request&, Response& res) { res.send(std::to_string(net::Loop::current()->index())); });
+      },
+      options);
+  std::set<std::string> loops;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 40; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(running->port()));
+    clients.back()->send(get("/loop"));
+    auto r = clients.back()->read_response();
+    ASSERT_TRUE(r);
+    loops.insert(r->body);
+  }
+  EXPECT_EQ(loops, (std::set<std::string>{"0", "1"}));
+  running->server().shutdown(5000ms);
+  for (auto& client : clients) EXPECT_TRUE(client->closed_by_server());
+  clients.clear();
+  EXPECT_TRUE(running->wait_stopped(10s));
+  running.reset();
+}
+
+TEST(Server, ListenOnAnAddressThatIsNotLocalThrows) {
+  ServerOptions options;
+  options.host = "192.0.2.1";
+  options.port = 0;
+  options.threads = 1;
+  Server server(options);
+  EXPECT_THROW(server.listen(), std::runtime_error);
+}
+
+TEST(Server, ThreadsResolvesZeroToOnePerCore) {
+  ServerOptions options;
+  options.threads = 0;
+  Server server(options);
+  EXPECT_EQ(server.threads(), std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(server.port(), 0) << "no port before listen()";
+}
+
+}  // namespace
+}  // namespace switchboard::http
