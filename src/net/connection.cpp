@@ -217,7 +217,7 @@ void Connection::on_readable() {
   // buffer may have left bytes behind: continue in a later handler, so one busy
   // peer cannot starve the others.
   bool more = read_once();
-  if (state_ == State::closed || reading_paused_) return;
+  if (state_ == State::closed || reading_paused_ || peer_eof_) return;
   if (more) {
     post_read();
   } else {
@@ -240,19 +240,24 @@ void Connection::resume_reading() {
   reading_paused_ = false;
   // Bytes may have arrived while paused, and their readiness edge is gone: read
   // instead of waiting.
-  if (state_ != State::closed && !read_waiting_) post_read();
+  if (state_ != State::closed && !read_waiting_ && !peer_eof_) post_read();
 }
 
 void Connection::on_peer_eof() {
+  // A socket at EOF stays readable: a later wait may report it again. Once is enough.
+  if (peer_eof_) return;
   peer_eof_ = true;
-  if (state_ == State::ending || queue_.empty()) {
+  if (queue_.empty()) {
     finish_close(state_ == State::ending ? end_reason_ : CloseReason::closed_by_peer);
     return;
   }
-  // The peer half-closed after its last request: answer it, then close.
-  state_ = State::ending;
-  end_reason_ = CloseReason::closed_by_peer;
-  loop_->schedule_timer(timer_, end_timeout);
+  if (state_ == State::open) {
+    // The peer half-closed after its last request: answer it, then close.
+    state_ = State::ending;
+    end_reason_ = CloseReason::closed_by_peer;
+    loop_->schedule_timer(timer_, end_timeout);
+  }
+  // flush() closes once the queue is written.
 }
 
 void Connection::end() {
@@ -267,6 +272,10 @@ void Connection::end() {
 }
 
 void Connection::begin_linger() {
+  if (peer_eof_) {
+    finish_close(end_reason_);
+    return;
+  }
   // Half-close and keep reading until the peer's EOF: closing with unread bytes would
   // send a reset, and a reset can destroy the response the peer has not read yet.
   shutdown_send();

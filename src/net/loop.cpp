@@ -1,5 +1,6 @@
 #include "net/loop.hpp"
 
+#include <optional>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -18,7 +19,8 @@ struct Loop::Impl {
   // A concurrency hint of 1: one thread runs this context, so Asio may skip locking
   // on its own queues (posts from other threads still lock).
   boost::asio::io_context io{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  // Keeps run() going while idle; made anew by each run(), dropped by stop().
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   boost::asio::steady_timer tick{io};
   bool tick_armed = false;
   bool end_turn_posted = false;
@@ -50,6 +52,7 @@ Loop::~Loop() {
 void Loop::run() {
   current_loop = this;
   impl_->io.restart();
+  impl_->work.emplace(impl_->io.get_executor());
   impl_->io.run();
   current_loop = nullptr;
 }

@@ -44,12 +44,13 @@ void TimerWheel::link(Link& list, Timer& timer) noexcept {
 
 void TimerWheel::schedule(Timer& timer, std::chrono::milliseconds delay) {
   timer.cancel();
-  auto ticks = static_cast<std::uint64_t>(std::max<std::int64_t>(
-      1, (delay.count() + tick_.count() - 1) / tick_.count()));
-  // A tick may be late: count from the tick that the clock says it is, not the last
-  // processed one, so a timer never fires early by the lag.
-  auto now_tick = static_cast<std::uint64_t>((Clock::now() - start_) / tick_);
-  timer.due_tick_ = std::max(now_tick, current_tick_) + ticks;
+  // Due at the first tick boundary at or after now + delay, so a timer never fires
+  // early, whatever the phase of the tick it was armed in. "Now" is the later of the
+  // clock and the last advance (a wheel driven by synthetic time in tests).
+  auto now = std::max(Clock::now(), last_advance_);
+  auto due = now - start_ + delay;
+  std::int64_t ticks = due.count() <= 0 ? 0 : (due + tick_ - Clock::duration(1)) / tick_;
+  timer.due_tick_ = std::max(static_cast<std::uint64_t>(ticks), current_tick_ + 1);
   timer.wheel_ = this;
   link(slots_[timer.due_tick_ % slot_count], timer);
   ++size_;
@@ -72,6 +73,7 @@ void TimerWheel::collect_due(std::size_t slot, std::uint64_t up_to, Link& expire
 }
 
 void TimerWheel::advance(Clock::time_point now) {
+  last_advance_ = std::max(last_advance_, now);
   auto target = static_cast<std::uint64_t>((now - start_) / tick_);
   if (target <= current_tick_) return;
   // Due timers move to a local list first, so callbacks may freely cancel or re-arm

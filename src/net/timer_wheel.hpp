@@ -48,7 +48,8 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
 
-  // Arms (or re-arms) `timer` to fire `delay` from now, rounded up to the next tick.
+  // Arms (or re-arms) `timer` to fire `delay` from now or later (up to a tick later,
+  // plus however late the loop runs the tick).
   void schedule(Timer& timer, std::chrono::milliseconds delay);
 
   // Fires, in this call, every timer due at or before `now`. A callback may schedule or
@@ -65,6 +66,7 @@ class TimerWheel {
 
   std::chrono::milliseconds tick_;
   Clock::time_point start_;
+  Clock::time_point last_advance_{};
   std::uint64_t current_tick_ = 0;
   std::size_t size_ = 0;
   std::unique_ptr<Link[]> slots_;
