@@ -45,6 +45,8 @@ class RequestParser::Impl final : public bhttp::basic_parser<true> {
 
   void on_field_impl(bhttp::field name, beast::string_view name_text, beast::string_view value,
                      beast::error_code& ec) override {
+    // Beast reports trailer fields here too; RFC 9110 §6.5.1: they are not headers.
+    if (is_header_done()) return;
     if (name == bhttp::field::expect && core::iequals({value.data(), value.size()}, "100-continue")) {
       expect_continue = true;
     }
@@ -132,8 +134,21 @@ RequestParser::Result RequestParser::feed(std::string_view bytes) {
   // runs out; loop so that a complete body in `bytes` completes the request.
   while (true) {
     beast::error_code ec;
+    bool in_head = !impl_->is_header_done();
     std::size_t n = impl_->put(boost::asio::const_buffer(bytes.data() + consumed, bytes.size() - consumed), ec);
     consumed += n;
+    if (in_head) {
+      // Beast gives the fields a fresh header_limit once the request line is parsed on
+      // its own, so the limit would depend on how the bytes arrive: count the head here.
+      head_bytes_ += n;
+      std::size_t waiting = ec == bhttp::error::need_more ? bytes.size() - consumed : 0;
+      if (head_bytes_ + waiting > impl_->limits_.max_header_size) {
+        // Too long before the request line even ended: the target is at fault (414).
+        bool line_ended = head_bytes_ > 0 || bytes.find('\n') != std::string_view::npos;
+        error_ = line_ended ? RequestError::header_fields_too_large : RequestError::uri_too_long;
+        return {Status::error, consumed};
+      }
+    }
     if (ec == bhttp::error::need_more) {
       return {Status::need_more, consumed};
     }

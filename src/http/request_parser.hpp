@@ -49,6 +49,7 @@ class RequestParser {
   std::unique_ptr<Impl> impl_;
   RequestError error_ = RequestError::none;
   bool header_reported_ = false;
+  std::size_t head_bytes_ = 0;  // request line and fields consumed so far
 };
 
 }  // namespace switchboard::http

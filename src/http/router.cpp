@@ -56,6 +56,10 @@ Router::Match Router::match(std::string_view method, std::string_view path,
     for (std::size_t i = 0; i < route.segments.size() && matched; ++i) {
       const std::string& want = route.segments[i];
       if (!want.empty() && want.front() == ':') {
+        if (segments[i].empty()) {
+          matched = false;  // "/users/" has no :id
+          break;
+        }
         params.emplace_back(want.substr(1), segments[i]);
       } else if (want != segments[i]) {
         matched = false;
@@ -67,11 +71,18 @@ Router::Match Router::match(std::string_view method, std::string_view path,
     }
     if (!route.method.empty() && route.method != lookup && !(route.method == "HEAD" && method == "HEAD")) {
       result.path_matched = true;
-      if (result.allow.find(route.method) == std::string::npos) {
+      auto add = [&result](std::string_view m) {
+        std::string_view rest = result.allow;
+        while (!rest.empty()) {
+          auto comma = rest.find(", ");
+          if (rest.substr(0, comma) == m) return;
+          rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+        }
         if (!result.allow.empty()) result.allow += ", ";
-        result.allow += route.method;
-        if (route.method == "GET") result.allow += ", HEAD";
-      }
+        result.allow += m;
+      };
+      add(route.method);
+      if (route.method == "GET") add("HEAD");
       params.resize(captured);
       continue;
     }

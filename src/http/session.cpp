@@ -168,11 +168,16 @@ void Session::dispatch() {
     route_->handler(request_, response);
   } catch (const std::exception& e) {
     spdlog::error("handler for {} {} threw: {}", request_.method(), request_.path(), e.what());
-    if (is_current(response.serial_) && !head_sent_) {
-      extra_headers_.clear();
-      status_ = 500;
-      close_after_ = true;
-      send("Internal Server Error\n");
+    if (is_current(response.serial_)) {
+      if (head_sent_) {
+        // Half a response is out: the only honest end is to cut the connection.
+        connection_->close();
+      } else {
+        extra_headers_.clear();
+        status_ = 500;
+        close_after_ = true;
+        send("Internal Server Error\n");
+      }
     }
   }
   in_dispatch_ = false;

@@ -323,7 +323,7 @@ std::string Connection::remote_address() const {
 
 namespace detail {
 
-TcpConnection::TcpConnection(Loop& loop, boost::asio::ip::tcp::socket socket)
+TcpConnection::TcpConnection(Loop& loop, Socket socket)
     : Connection(loop), socket_(std::move(socket)) {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
@@ -357,7 +357,7 @@ void TcpConnection::start() {
 
 void TcpConnection::start_read_wait() {
   read_waiting_ = true;
-  socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+  socket_.async_wait(Socket::wait_read,
                      [this](const boost::system::error_code& ec) {
                        // A closed connection may already be freed: touch nothing.
                        if (ec == boost::asio::error::operation_aborted) return;
@@ -367,7 +367,7 @@ void TcpConnection::start_read_wait() {
 
 void TcpConnection::start_write_wait() {
   write_waiting_ = true;
-  socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+  socket_.async_wait(Socket::wait_write,
                      [this](const boost::system::error_code& ec) {
                        if (ec == boost::asio::error::operation_aborted) return;
                        on_writable();
@@ -376,7 +376,7 @@ void TcpConnection::start_write_wait() {
 
 void TcpConnection::shutdown_send() noexcept {
   boost::system::error_code ec;
-  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  socket_.shutdown(Socket::shutdown_send, ec);
 }
 
 void TcpConnection::close_socket() noexcept {
@@ -385,7 +385,7 @@ void TcpConnection::close_socket() noexcept {
 }
 
 int TcpConnection::native_handle() const noexcept {
-  return const_cast<boost::asio::ip::tcp::socket&>(socket_).native_handle();
+  return const_cast<Socket&>(socket_).native_handle();
 }
 
 }  // namespace detail

@@ -155,7 +155,7 @@ class Connection {
 
   Loop* loop_;
   std::unique_ptr<Protocol> protocol_;
-  boost::container::small_vector<Segment, 2> queue_;
+  boost::container::small_vector<Segment, 1> queue_;
   std::size_t buffered_ = 0;
   WriteLimits limits_;
   TimerWheel::Timer timer_;

@@ -17,71 +17,110 @@ namespace {
 
 using tcp = boost::asio::ip::tcp;
 
-// Counts this listener's open connections; the count outlives the listener if
+}  // namespace
+
+// What every acceptor of one listener shares. It holds no Asio object, so whichever
+// loop drops the last reference, it touches no other loop's io_context.
+struct Listener::Shared {
+  ListenOptions options;
+  ProtocolFactory factory;
+  std::atomic<std::size_t> count{0};
+  std::atomic<bool> closed{false};
+  std::uint16_t port = 0;
+};
+
+namespace {
+
+// Counts the listener's open connections; the count outlives the listener if
 // connections do.
 class CountedConnection final : public detail::TcpConnection {
  public:
-  CountedConnection(Loop& loop, tcp::socket socket, std::shared_ptr<std::atomic<std::size_t>> count)
-      : TcpConnection(loop, std::move(socket)), count_(std::move(count)) {
-    count_->fetch_add(1, std::memory_order_relaxed);
+  CountedConnection(Loop& loop, detail::Socket socket, std::shared_ptr<Listener::Shared> shared)
+      : TcpConnection(loop, std::move(socket)), shared_(std::move(shared)) {
+    shared_->count.fetch_add(1, std::memory_order_relaxed);
   }
-  ~CountedConnection() override { count_->fetch_sub(1, std::memory_order_relaxed); }
+  ~CountedConnection() override { shared_->count.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
-  std::shared_ptr<std::atomic<std::size_t>> count_;
+  std::shared_ptr<Listener::Shared> shared_;
 };
 
 }  // namespace
 
+// One per loop, owned by the listener and by its own pending operations, which all
+// belong to its loop: if that loop's io_context is destroyed with them pending, only
+// its own Asio objects go with it.
 struct Listener::State : std::enable_shared_from_this<Listener::State> {
-  struct Acceptor {
-    Acceptor(Loop& l) : loop(&l), acceptor(detail::io_of(l)), retry(detail::io_of(l)) {}
-    Loop* loop;
-    tcp::acceptor acceptor;
-    boost::asio::steady_timer retry;
-  };
-  ListenOptions options;
-  ProtocolFactory factory;
-  std::vector<std::unique_ptr<Acceptor>> acceptors;
-  std::shared_ptr<std::atomic<std::size_t>> count = std::make_shared<std::atomic<std::size_t>>(0);
-  std::uint16_t port = 0;
-  std::atomic<bool> closed{false};
+  State(Loop& l, std::shared_ptr<Shared> s)
+      : loop(&l), shared(std::move(s)), acceptor(detail::io_of(l).get_executor()), retry(detail::io_of(l)) {}
 
-  void accept(Acceptor& a) {
-    a.acceptor.async_accept([self = shared_from_this(), &a](const boost::system::error_code& ec,
-                                                            tcp::socket socket) {
-      if (self->closed.load()) return;
+  Loop* loop;
+  std::shared_ptr<Shared> shared;
+  detail::Acceptor acceptor;
+  boost::asio::steady_timer retry;
+
+  void accept() {
+    acceptor.async_accept([self = shared_from_this()](const boost::system::error_code& ec, detail::Socket socket) {
+      if (self->shared->closed.load()) return;
       if (ec) {
         if (ec == boost::asio::error::operation_aborted) return;
         // Out of file descriptors (or a transient error): back off instead of spinning.
-        spdlog::warn("accept on port {} failed: {}; retrying in 100 ms", self->port, ec.message());
-        a.retry.expires_after(std::chrono::milliseconds(100));
-        a.retry.async_wait([self, &a](const boost::system::error_code& wait_ec) {
-          if (!wait_ec && !self->closed.load()) self->accept(a);
+        spdlog::warn("accept on port {} failed: {}; retrying in 100 ms", self->shared->port, ec.message());
+        self->retry.expires_after(std::chrono::milliseconds(100));
+        self->retry.async_wait([self](const boost::system::error_code& wait_ec) {
+          if (!wait_ec && !self->shared->closed.load()) self->accept();
         });
         return;
       }
-      self->start_connection(a, std::move(socket));
-      self->accept(a);
+      self->start_connection(std::move(socket));
+      self->accept();
     });
   }
 
-  void start_connection(Acceptor& a, tcp::socket socket) {
-    if (options.max_connections && count->load(std::memory_order_relaxed) >= options.max_connections) {
-      spdlog::warn("refusing a connection on port {}: max_connections ({}) reached", port,
+  void start_connection(detail::Socket socket) {
+    const ListenOptions& options = shared->options;
+    if (options.max_connections && shared->count.load(std::memory_order_relaxed) >= options.max_connections) {
+      spdlog::warn("refusing a connection on port {}: max_connections ({}) reached", shared->port,
                    options.max_connections);
       return;  // the socket closes as it goes out of scope
     }
-    auto* connection = new CountedConnection(*a.loop, std::move(socket), count);
-    connection->set_protocol(factory(*connection));
+    auto* connection = new CountedConnection(*loop, std::move(socket), shared);
+    connection->set_protocol(shared->factory(*connection));
     connection->start();
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    retry.cancel();
   }
 };
 
-Listener::Listener(LoopGroup& loops, const ListenOptions& options, ProtocolFactory factory)
-    : state_(std::make_shared<State>()) {
-  state_->options = options;
-  state_->factory = std::move(factory);
+namespace {
+
+// Every loop's socket joins the port with SO_REUSEPORT, which would also let a second
+// server process join it silently and share the clients. A plain bind first proves
+// the port is free.
+void check_port_free(const tcp::endpoint& endpoint, const std::string& host) {
+  boost::asio::io_context io;
+  tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(endpoint.port()) + ": " +
+                             ec.message() +
+                             (ec == boost::asio::error::address_in_use ? " (is another server running on this port?)" : ""));
+  }
+}
+
+}  // namespace
+
+Listener::Listener(LoopGroup& loops, const ListenOptions& options, ProtocolFactory factory) {
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  shared->factory = std::move(factory);
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(options.host, ec);
   if (ec) {
@@ -89,47 +128,46 @@ Listener::Listener(LoopGroup& loops, const ListenOptions& options, ProtocolFacto
                              "': not an IP address (use e.g. 0.0.0.0, 127.0.0.1 or ::)");
   }
   std::uint16_t port = options.port;
+  if (port != 0) check_port_free(tcp::endpoint(address, port), options.host);
   for (unsigned i = 0; i < loops.size(); ++i) {
-    auto a = std::make_unique<State::Acceptor>(loops.loop(i));
+    auto state = std::make_shared<State>(loops.loop(i), shared);
     tcp::endpoint endpoint(address, port);
-    a->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) a->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    auto& acceptor = state->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) {
       int one = 1;
-      if (::setsockopt(a->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
         ec.assign(errno, boost::system::system_category());
       }
     }
-    if (!ec) a->acceptor.bind(endpoint, ec);
-    if (!ec) a->acceptor.listen(options.backlog, ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(options.backlog, ec);
     if (ec) {
-      throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(port) +
-                               ": " + ec.message());
+      throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(port) + ": " +
+                               ec.message());
     }
     // With port 0 the first bind picks a free port; the other loops join it.
-    port = a->acceptor.local_endpoint().port();
-    state_->acceptors.push_back(std::move(a));
+    port = acceptor.local_endpoint().port();
+    acceptors_.push_back(std::move(state));
   }
-  state_->port = port;
-  for (auto& a : state_->acceptors) {
-    a->loop->post([state = state_, acceptor = a.get()] { state->accept(*acceptor); });
+  shared->port = port;
+  shared_ = std::move(shared);
+  for (auto& state : acceptors_) {
+    state->loop->post([state] { state->accept(); });
   }
 }
 
 Listener::~Listener() { close(); }
 
-std::uint16_t Listener::port() const noexcept { return state_->port; }
+std::uint16_t Listener::port() const noexcept { return shared_->port; }
 
-std::size_t Listener::connection_count() const noexcept { return state_->count->load(); }
+std::size_t Listener::connection_count() const noexcept { return shared_->count.load(); }
 
 void Listener::close() {
-  if (state_->closed.exchange(true)) return;
-  for (auto& a : state_->acceptors) {
-    a->loop->post([state = state_, acceptor = a.get()] {
-      boost::system::error_code ec;
-      acceptor->acceptor.close(ec);
-      acceptor->retry.cancel();
-    });
+  if (shared_->closed.exchange(true)) return;
+  for (auto& state : acceptors_) {
+    state->loop->post([state] { state->close(); });
   }
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/connection.hpp"
 #include "net/loop_group.hpp"
@@ -42,9 +43,13 @@ class Listener {
   // Open connections accepted by this listener, on all loops.
   std::size_t connection_count() const noexcept;
 
+  // What the acceptors and the connections share (net-internal).
+  struct Shared;
+
  private:
   struct State;
-  std::shared_ptr<State> state_;
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::shared_ptr<State>> acceptors_;
 };
 
 }  // namespace switchboard::net
