@@ -28,8 +28,9 @@ class SharedBuffer {
   }
   ~SharedBuffer() { release(); }
 
-  // A block with room for `capacity` bytes and a size of zero. Blocks of the standard
-  // size come from a per-thread free list, so the write path does not call malloc.
+  // A block with room for `capacity` bytes (or more) and a size of zero. Blocks of the
+  // two standard sizes come from per-thread free lists, so the write path does not
+  // call malloc.
   static SharedBuffer with_capacity(std::size_t capacity);
   static SharedBuffer copy_of(std::span<const std::byte> bytes);
   static SharedBuffer copy_of(std::string_view text) {
@@ -57,6 +58,9 @@ class SharedBuffer {
   std::size_t spare_size() const noexcept { return block_->capacity - block_->size; }
   void commit(std::size_t n) noexcept { block_->size += n; }
 
+  // The two pooled sizes: small for a connection's first write of a turn (a frame, an
+  // HTTP response head), standard once a turn writes more.
+  static constexpr std::size_t small_capacity = 1024 - 16;
   static constexpr std::size_t standard_capacity = 16 * 1024;
 
  private:

@@ -8,25 +8,37 @@
 namespace switchboard {
 namespace {
 
-// Standard-size blocks freed on this thread wait here for the next write. Bounded, so a
-// burst does not pin memory for ever: 64 × 16 KiB = 1 MiB per thread at most.
+// Blocks of the pooled sizes freed on this thread wait here for the next write.
+// Bounded, so a burst does not pin memory for ever: 64 × (1 + 16) KiB per thread.
 constexpr std::size_t max_free_blocks = 64;
 struct FreeList {
   void* blocks[max_free_blocks];
   std::size_t count = 0;
   ~FreeList() {
     while (count) std::free(blocks[--count]);
+    alive = false;
   }
+  // Trivially destructible, so still readable after ~FreeList during thread exit: a
+  // block released then goes back to malloc instead of into a dead list.
+  static thread_local bool alive;
 };
-thread_local FreeList free_list;
+thread_local bool FreeList::alive = true;
+thread_local FreeList small_free, standard_free;
+
+FreeList* list_for(std::size_t capacity) {
+  if (capacity == SharedBuffer::small_capacity) return &small_free;
+  if (capacity == SharedBuffer::standard_capacity) return &standard_free;
+  return nullptr;
+}
 
 }  // namespace
 
 SharedBuffer SharedBuffer::with_capacity(std::size_t capacity) {
   void* memory = nullptr;
   if (capacity <= standard_capacity) {
-    capacity = standard_capacity;
-    if (free_list.count) memory = free_list.blocks[--free_list.count];
+    capacity = capacity <= small_capacity ? small_capacity : standard_capacity;
+    FreeList* list = list_for(capacity);
+    if (FreeList::alive && list->count) memory = list->blocks[--list->count];
   }
   if (capacity > UINT32_MAX) throw std::length_error("SharedBuffer larger than 4 GiB");
   if (!memory) {
@@ -56,8 +68,9 @@ std::size_t SharedBuffer::append(std::span<const std::byte> bytes) noexcept {
 void SharedBuffer::release() noexcept {
   if (!block_) return;
   if (block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    if (block_->capacity == standard_capacity && free_list.count < max_free_blocks) {
-      free_list.blocks[free_list.count++] = block_;
+    FreeList* list = list_for(block_->capacity);
+    if (list && FreeList::alive && list->count < max_free_blocks) {
+      list->blocks[list->count++] = block_;
     } else {
       std::free(block_);
     }

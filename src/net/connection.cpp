@@ -1,15 +1,17 @@
 #include "net/connection.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "net/detail/tcp_connection.hpp"
 #include "net/loop.hpp"
 
 namespace switchboard::net {
@@ -36,9 +38,45 @@ std::string_view to_string(CloseReason reason) noexcept {
   return "unknown";
 }
 
-Connection::Connection(Loop& loop) noexcept : loop_(&loop), timer_(&Connection::on_timer_fired, this) {}
+Connection::Connection(Loop& loop, int fd) noexcept
+    : loop_(&loop), fd_(fd), timer_(&Connection::on_timer_fired, this) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
+  if (peer.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(peer);
+    remote_port_ = ntohs(v6.sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+      std::memcpy(remote_ip_.data(), v6.sin6_addr.s6_addr + 12, 4);
+    } else {
+      std::memcpy(remote_ip_.data(), v6.sin6_addr.s6_addr, 16);
+      remote_v6_ = true;
+    }
+  } else if (peer.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(peer);
+    remote_port_ = ntohs(v4.sin_port);
+    std::memcpy(remote_ip_.data(), &v4.sin_addr, 4);
+  }
+}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::start() {
+  loop_->adopt(*this);
+  loop_->watch(fd_, *this);
+  // The first bytes often arrive with the connection (an HTTP request right after the
+  // handshake), before any edge could be reported: read once first.
+  on_readable();
+}
+
+void Connection::on_events(std::uint32_t events) {
+  if (state_ == State::closed) return;  // closed earlier in this batch of events
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && read_waiting_) on_readable();
+  if (state_ == State::closed) return;
+  if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && write_waiting_) on_writable();
+}
 
 void Connection::set_protocol(std::unique_ptr<Protocol> next) {
   if (protocol_) {
@@ -63,7 +101,9 @@ WriteStatus Connection::write(std::span<const std::byte> bytes) {
     }
   }
   if (!bytes.empty()) {
-    SharedBuffer block = SharedBuffer::with_capacity(bytes.size());
+    // A small block for the first write of a turn, a standard one once it writes more.
+    SharedBuffer block = SharedBuffer::with_capacity(
+        queue_.empty() ? bytes.size() : std::max(bytes.size(), SharedBuffer::standard_capacity));
     block.append(bytes);
     queue_.push_back({std::move(block), 0, static_cast<std::uint32_t>(bytes.size())});
   }
@@ -86,7 +126,7 @@ std::byte* Connection::reserve_write(std::size_t max) {
       return tail.owner.spare();
     }
   }
-  queue_.push_back({SharedBuffer::with_capacity(max), 0, 0});
+  queue_.push_back({SharedBuffer::with_capacity(queue_.empty() ? max : std::max(max, SharedBuffer::standard_capacity)), 0, 0});
   return queue_.back().owner.spare();
 }
 
@@ -138,11 +178,11 @@ void Connection::flush() {
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = static_cast<std::size_t>(count);
-    ssize_t sent = ::sendmsg(native_handle(), &message, MSG_NOSIGNAL);
+    ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        start_write_wait();
+        write_waiting_ = true;  // the next EPOLLOUT edge resumes
         break;
       }
       close(CloseReason::io_error);
@@ -164,7 +204,7 @@ void Connection::flush() {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
     if (static_cast<std::size_t>(sent) < attempted) {
       // The kernel's buffer is full: wait until it takes more.
-      start_write_wait();
+      write_waiting_ = true;
       break;
     }
   }
@@ -195,7 +235,7 @@ bool Connection::read_once() {
   std::span<std::byte> buffer = loop_->read_buffer();
   ssize_t n;
   do {
-    n = ::recv(native_handle(), buffer.data(), buffer.size(), 0);
+    n = ::recv(fd_, buffer.data(), buffer.size(), 0);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
     // While ending, the peer's bytes are read only to find its EOF.
@@ -221,7 +261,7 @@ void Connection::on_readable() {
   if (more) {
     post_read();
   } else {
-    start_read_wait();
+    read_waiting_ = true;  // drained: the next EPOLLIN edge means new bytes
   }
 }
 
@@ -278,7 +318,7 @@ void Connection::begin_linger() {
   }
   // Half-close and keep reading until the peer's EOF: closing with unread bytes would
   // send a reset, and a reset can destroy the response the peer has not read yet.
-  shutdown_send();
+  ::shutdown(fd_, SHUT_WR);
   if (reading_paused_) {
     reading_paused_ = false;
     if (!read_waiting_) post_read();
@@ -291,7 +331,9 @@ void Connection::finish_close(CloseReason reason) {
   if (state_ == State::closed) return;
   state_ = State::closed;
   timer_.cancel();
-  close_socket();
+  // Closing the descriptor also takes it out of the loop's epoll set.
+  ::close(fd_);
+  fd_ = -1;
   queue_.clear();
   buffered_ = 0;
   if (protocol_) protocol_->on_close(*this, reason);
@@ -321,74 +363,6 @@ std::string Connection::remote_address() const {
   return text;
 }
 
-namespace detail {
-
-TcpConnection::TcpConnection(Loop& loop, Socket socket)
-    : Connection(loop), socket_(std::move(socket)) {
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-  auto endpoint = socket_.remote_endpoint(ec);
-  if (!ec) {
-    remote_port_ = endpoint.port();
-    if (endpoint.address().is_v6()) {
-      auto v6 = endpoint.address().to_v6();
-      if (v6.is_v4_mapped()) {
-        auto bytes = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_bytes();
-        std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
-      } else {
-        auto bytes = v6.to_bytes();
-        std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
-        remote_v6_ = true;
-      }
-    } else {
-      auto bytes = endpoint.address().to_v4().to_bytes();
-      std::copy(bytes.begin(), bytes.end(), remote_ip_.begin());
-    }
-  }
-}
-
-void TcpConnection::start() {
-  loop().adopt(*this);
-  // The first bytes often arrive with the connection (an HTTP request right after the
-  // handshake), before Asio waits for an edge: read once first.
-  on_readable();
-}
-
-void TcpConnection::start_read_wait() {
-  read_waiting_ = true;
-  socket_.async_wait(Socket::wait_read,
-                     [this](const boost::system::error_code& ec) {
-                       // A closed connection may already be freed: touch nothing.
-                       if (ec == boost::asio::error::operation_aborted) return;
-                       on_readable();
-                     });
-}
-
-void TcpConnection::start_write_wait() {
-  write_waiting_ = true;
-  socket_.async_wait(Socket::wait_write,
-                     [this](const boost::system::error_code& ec) {
-                       if (ec == boost::asio::error::operation_aborted) return;
-                       on_writable();
-                     });
-}
-
-void TcpConnection::shutdown_send() noexcept {
-  boost::system::error_code ec;
-  socket_.shutdown(Socket::shutdown_send, ec);
-}
-
-void TcpConnection::close_socket() noexcept {
-  boost::system::error_code ec;
-  socket_.close(ec);
-}
-
-int TcpConnection::native_handle() const noexcept {
-  return const_cast<Socket&>(socket_).native_handle();
-}
-
-}  // namespace detail
 }  // namespace switchboard::net
 
 namespace switchboard::net {

@@ -2,9 +2,9 @@
 // A TCP connection as the layers above see it: bytes in through a Protocol, bytes out
 // through a corked write queue. The socket itself stays inside net.
 //
-// Reading: the loop waits for readability, then reads without blocking into its one
-// per-thread buffer and hands the bytes to the protocol, which keeps only what it
-// cannot consume yet. Writing: everything written during one loop turn leaves in one
+// Reading: the loop's epoll set reports readability (edge-triggered), then the
+// connection reads without blocking into the loop's one per-thread buffer and hands
+// the bytes to the protocol, which keeps only what it cannot consume yet. Writing: everything written during one loop turn leaves in one
 // gathered write at the end of the turn; what the kernel does not take waits in the
 // queue. Shared buffers are queued by reference.
 //
@@ -24,6 +24,7 @@
 
 #include <switchboard/buffer.hpp>
 
+#include "core/pool.hpp"
 #include "net/timer_wheel.hpp"
 
 namespace switchboard::net {
@@ -69,7 +70,7 @@ struct WriteLimits {
   std::uint32_t hard_limit = 16 * 1024 * 1024;  // past this the peer is a slow consumer
 };
 
-class Connection {
+class Connection : public core::PoolAllocated {
  public:
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -114,31 +115,23 @@ class Connection {
   std::string remote_address() const;
   std::uint16_t remote_port() const noexcept { return remote_port_; }
 
+  // Registers with the loop's epoll set and reads what may already have arrived.
+  void start();
+
  protected:
+  // Takes ownership of a connected, non-blocking socket.
+  Connection(Loop& loop, int fd) noexcept;
+
+ private:
+  friend class Loop;
   enum class State : std::uint8_t { open, ending, closed };
-
-  explicit Connection(Loop& loop) noexcept;
-  // The socket operations, done by the implementation (TcpConnection).
-  virtual void start_read_wait() = 0;
-  virtual void start_write_wait() = 0;
-  virtual void shutdown_send() noexcept = 0;
-  virtual void close_socket() noexcept = 0;
-  virtual int native_handle() const noexcept = 0;
-
+  // The loop's epoll set reported `events` (EPOLLIN, EPOLLOUT, ...) for this socket.
+  void on_events(std::uint32_t events);
   // The socket is readable (or may be): read, dispatch, and wait again or continue.
   void on_readable();
   void on_writable();
   void finish_close(CloseReason reason);
 
-  bool read_waiting_ = false;
-  bool write_waiting_ = false;
-
-  std::array<std::uint8_t, 16> remote_ip_{};
-  std::uint16_t remote_port_ = 0;
-  bool remote_v6_ = false;
-
- private:
-  friend class Loop;
   struct Segment {
     SharedBuffer owner;
     std::uint32_t offset;
@@ -154,6 +147,7 @@ class Connection {
   static void on_timer_fired(void* self);
 
   Loop* loop_;
+  int fd_;
   std::unique_ptr<Protocol> protocol_;
   boost::container::small_vector<Segment, 1> queue_;
   std::size_t buffered_ = 0;
@@ -164,6 +158,11 @@ class Connection {
   bool in_flush_list_ = false;
   bool over_high_water_ = false;
   bool peer_eof_ = false;
+  bool read_waiting_ = false;   // the next EPOLLIN edge means: read
+  bool write_waiting_ = false;  // the kernel's send buffer was full
+  bool remote_v6_ = false;
+  std::uint16_t remote_port_ = 0;
+  std::array<std::uint8_t, 16> remote_ip_{};
   // Functions posted with this connection's address; it is not freed while any wait.
   std::uint16_t pending_posts_ = 0;
   CloseReason end_reason_ = CloseReason::closed_locally;

@@ -10,7 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include "net/detail/tcp_connection.hpp"
+#include "net/detail/asio.hpp"
 
 namespace switchboard::net {
 namespace {
@@ -33,10 +33,10 @@ namespace {
 
 // Counts the listener's open connections; the count outlives the listener if
 // connections do.
-class CountedConnection final : public detail::TcpConnection {
+class CountedConnection final : public Connection {
  public:
-  CountedConnection(Loop& loop, detail::Socket socket, std::shared_ptr<Listener::Shared> shared)
-      : TcpConnection(loop, std::move(socket)), shared_(std::move(shared)) {
+  CountedConnection(Loop& loop, int fd, std::shared_ptr<Listener::Shared> shared)
+      : Connection(loop, fd), shared_(std::move(shared)) {
     shared_->count.fetch_add(1, std::memory_order_relaxed);
   }
   ~CountedConnection() override { shared_->count.fetch_sub(1, std::memory_order_relaxed); }
@@ -84,7 +84,13 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
                    options.max_connections);
       return;  // the socket closes as it goes out of scope
     }
-    auto* connection = new CountedConnection(*loop, std::move(socket), shared);
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.set_option(tcp::no_delay(true), ec);
+    // From here on the loop's own epoll set watches the socket (see Loop::watch).
+    int fd = socket.release(ec);
+    if (ec) return;
+    auto* connection = new CountedConnection(*loop, fd, shared);
     connection->set_protocol(shared->factory(*connection));
     connection->start();
   }

@@ -58,6 +58,8 @@ class Loop {
   // Called by Connection: queue this connection's writes for the end of the turn
   // (corking), and free it once the turn is over.
   void schedule_flush(Connection& connection);
+  // Adds a connection's socket to this loop's epoll set (edge-triggered).
+  void watch(int fd, Connection& connection);
   void schedule_reap(Connection& connection);
   void adopt(Connection& connection);
   // Every live connection of this loop (for shutdown).
@@ -67,6 +69,7 @@ class Loop {
  private:
   struct Impl;
   void arm_tick();
+  void arm_epoll();
   void end_turn();
 
   unsigned index_;

@@ -4,7 +4,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include "net/detail/tcp_connection.hpp"
+#include "net/detail/asio.hpp"
 
 namespace switchboard::net {
 

@@ -13,6 +13,7 @@
 #include <switchboard/buffer.hpp>
 #include <switchboard/websocket.hpp>
 
+#include "core/pool.hpp"
 #include "net/connection.hpp"
 #include "ws/codec/deflate.hpp"
 #include "ws/codec/reader.hpp"
@@ -55,7 +56,10 @@ struct DeflateState {
   int mem_level;
 };
 
-class Socket final : public WebSocket, public net::Protocol, private MessageReader::Handler {
+class Socket final : public WebSocket,
+                     public net::Protocol,
+                     public core::PoolAllocated,
+                     private MessageReader::Handler {
  public:
   Socket(net::Connection& connection, const Route& route, std::any user_data, std::string protocol,
          std::optional<DeflateParams> deflate);

@@ -98,12 +98,17 @@ TEST(SharedBuffer, AssigningReleasesThePreviousBlock) {
   EXPECT_EQ(b.view(), "other");
 }
 
-TEST(SharedBuffer, SmallCapacityIsRoundedUpToTheStandardBlock) {
-  SharedBuffer buffer = SharedBuffer::with_capacity(10);
-  EXPECT_EQ(buffer.capacity(), SharedBuffer::standard_capacity);
-  EXPECT_EQ(buffer.size(), 0u);
-  EXPECT_TRUE(buffer);
-  EXPECT_TRUE(buffer.unique());
+TEST(SharedBuffer, CapacitiesAreRoundedUpToThePooledSizes) {
+  SharedBuffer small = SharedBuffer::with_capacity(10);
+  EXPECT_EQ(small.capacity(), SharedBuffer::small_capacity);
+  EXPECT_EQ(small.size(), 0u);
+  EXPECT_TRUE(small);
+  EXPECT_TRUE(small.unique());
+  EXPECT_EQ(SharedBuffer::with_capacity(SharedBuffer::small_capacity).capacity(), SharedBuffer::small_capacity);
+  EXPECT_EQ(SharedBuffer::with_capacity(SharedBuffer::small_capacity + 1).capacity(),
+            SharedBuffer::standard_capacity);
+  EXPECT_EQ(SharedBuffer::with_capacity(SharedBuffer::standard_capacity + 1).capacity(),
+            SharedBuffer::standard_capacity + 1);
 }
 
 TEST(SharedBuffer, AppendWithinCapacityCopiesEverything) {
