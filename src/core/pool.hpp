@@ -9,10 +9,6 @@
 // measured, about 500 bytes per idle WebSocket connection. Taking the long-lived
 // objects from slabs of their own keeps them dense.
 //
-// Also for Asio's wait operations (PoolAllocator as the handler's allocator): an idle
-// connection's pending read wait costs its 96 bytes here, where Asio's own aligned
-// allocation costs a 208-byte heap chunk.
-//
 // Thread safety: allocate and deallocate from any thread. Each thread keeps its own
 // free lists (no lock on the hot path); a block may be freed on another thread than
 // the one that allocated it. Slabs of 64 KiB are taken under a mutex and kept for the
@@ -30,19 +26,6 @@ void pool_deallocate(void* block, std::size_t size) noexcept;
 struct PoolAllocated {
   static void* operator new(std::size_t size) { return pool_allocate(size); }
   static void operator delete(void* block, std::size_t size) noexcept { pool_deallocate(block, size); }
-};
-
-// A standard allocator over the pools.
-template <class T>
-struct PoolAllocator {
-  using value_type = T;
-  PoolAllocator() noexcept = default;
-  template <class U>
-  PoolAllocator(const PoolAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { pool_deallocate(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const PoolAllocator<U>&) const noexcept { return true; }
 };
 
 }  // namespace switchboard::core
