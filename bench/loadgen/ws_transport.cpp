@@ -8,6 +8,7 @@
 #include "core/encoding.hpp"
 #include "options.hpp"
 #include "random.hpp"
+#include "ws/codec/accept_key.hpp"
 #include "ws/codec/frame.hpp"
 
 namespace switchboard::loadgen {
@@ -17,8 +18,6 @@ using ws::FrameHeader;
 using ws::HeaderStatus;
 using ws::Opcode;
 
-// §4.2.2: the server proves it read the key by hashing it with this GUID.
-constexpr std::string_view accept_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 // A 101 response is a few hundred bytes; more than this is not a WebSocket server.
 constexpr std::size_t max_response_head = 8192;
 // Largest message the load generator accepts back; the scenarios send far less.
@@ -28,22 +27,8 @@ std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Whether a comma-separated header value holds `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    std::size_t comma = value.find(',');
-    if (core::iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
+using core::has_token;
+constexpr auto trim = core::trim_whitespace;
 
 class WsTransport final : public Transport {
  public:
@@ -54,8 +39,7 @@ class WsTransport final : public Transport {
     std::array<std::byte, 16> nonce;
     random_.fill(nonce.data(), nonce.size());
     std::string key = core::base64_encode(std::span<const std::byte>(nonce));
-    auto digest = core::sha1(key + std::string(accept_guid));
-    accept_ = core::base64_encode(std::span<const std::byte>(digest));
+    accept_ = ws::accept_key(key);
     out.append(request_head_);
     out.append(key);
     out.append("\r\n\r\n");

@@ -105,4 +105,20 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+std::string_view trim_whitespace(std::string_view text) noexcept {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool has_token(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    if (iequals(trim_whitespace(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace switchboard::core

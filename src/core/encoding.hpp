@@ -26,4 +26,11 @@ std::string json_quote(std::string_view text);
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// `text` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim_whitespace(std::string_view text) noexcept;
+
+// Whether a comma-separated header value (RFC 9110 §5.6.1) holds `token`, compared
+// case-insensitively: "keep-alive, Upgrade" holds "upgrade".
+bool has_token(std::string_view list, std::string_view token) noexcept;
+
 }  // namespace switchboard::core

@@ -7,24 +7,8 @@
 namespace switchboard::ws {
 namespace {
 
-constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Whether a comma-separated header value holds `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    auto comma = value.find(',');
-    if (core::iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
+using core::has_token;
+constexpr auto trim = core::trim_whitespace;
 
 // Every value of a header that may be sent on several lines, joined by ", ".
 std::string joined(const http::Request& request, std::string_view name) {
@@ -45,13 +29,6 @@ HandshakeResult refuse(int status, std::string error) {
 }
 
 }  // namespace
-
-std::string accept_key(std::string_view key) {
-  std::string input(key);
-  input += websocket_guid;
-  auto digest = core::sha1(input);
-  return core::base64_encode(std::span<const std::byte>(digest));
-}
 
 DeflateOptions deflate_options(const Compression& c) {
   DeflateOptions options;

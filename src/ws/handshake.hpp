@@ -9,6 +9,7 @@
 #include <switchboard/http.hpp>
 #include <switchboard/websocket.hpp>
 
+#include "ws/codec/accept_key.hpp"
 #include "ws/codec/deflate.hpp"
 
 namespace switchboard::ws {
@@ -24,9 +25,6 @@ struct HandshakeResult {
 
 HandshakeResult check_handshake(const http::Request& request, const Behavior& behavior,
                                 const std::optional<DeflateOptions>& deflate);
-
-// §4.2.2: base64(SHA-1(key + the RFC's GUID)).
-std::string accept_key(std::string_view key);
 
 std::string response_head(const HandshakeResult& result, std::string_view protocol);
 

@@ -144,3 +144,25 @@ TEST(Iequals, DiffersOnLengthOrLetters) {
 
 }  // namespace
 }  // namespace switchboard::core
+
+namespace switchboard::core {
+namespace {
+
+TEST(TrimWhitespace, DropsSpacesAndTabsAtBothEndsOnly) {
+  EXPECT_EQ(trim_whitespace("  \tvalue with space\t "), "value with space");
+  EXPECT_EQ(trim_whitespace(""), "");
+  EXPECT_EQ(trim_whitespace(" \t "), "");
+  EXPECT_EQ(trim_whitespace("x"), "x");
+}
+
+TEST(HasToken, FindsATokenInACommaSeparatedListCaseInsensitively) {
+  EXPECT_TRUE(has_token("keep-alive, Upgrade", "upgrade"));
+  EXPECT_TRUE(has_token("Upgrade", "upgrade"));
+  EXPECT_TRUE(has_token(" upgrade ,close", "UPGRADE"));
+  EXPECT_FALSE(has_token("keep-alive", "upgrade"));
+  EXPECT_FALSE(has_token("upgrades", "upgrade"));
+  EXPECT_FALSE(has_token("", "upgrade"));
+}
+
+}  // namespace
+}  // namespace switchboard::core
