@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -38,8 +39,13 @@ std::string_view to_string(CloseReason reason) noexcept {
   return "unknown";
 }
 
-Connection::Connection(Loop& loop, int fd) noexcept
-    : loop_(&loop), fd_(fd), timer_(&Connection::on_timer_fired, this) {
+Connection* Connection::create(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter) {
+  return new Connection(loop, fd, std::move(counter));
+}
+
+Connection::Connection(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter) noexcept
+    : loop_(&loop), fd_(fd), counter_(std::move(counter)), timer_(&Connection::on_timer_fired, this) {
+  if (counter_) counter_->open.fetch_add(1, std::memory_order_relaxed);
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
@@ -61,6 +67,15 @@ Connection::Connection(Loop& loop, int fd) noexcept
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
+  if (counter_) counter_->open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+int Connection::detach_socket() {
+  if (state_ == State::closed) return -1;
+  ::epoll_ctl(loop_->epoll_descriptor(), EPOLL_CTL_DEL, fd_, nullptr);
+  int fd = std::exchange(fd_, -1);
+  finish_close(CloseReason::closed_locally);
+  return fd;
 }
 
 void Connection::start() {
@@ -332,7 +347,7 @@ void Connection::finish_close(CloseReason reason) {
   state_ = State::closed;
   timer_.cancel();
   // Closing the descriptor also takes it out of the loop's epoll set.
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   queue_.clear();
   buffered_ = 0;

@@ -13,6 +13,7 @@
 // turn. Thread safety: loop thread only.
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -70,8 +71,18 @@ struct WriteLimits {
   std::uint32_t hard_limit = 16 * 1024 * 1024;  // past this the peer is a slow consumer
 };
 
+// Open connections of one listener, across every loop (max_connections). A connection
+// handed to another loop keeps counting.
+struct ConnectionCounter {
+  std::atomic<std::size_t> open{0};
+};
+
 class Connection : public core::PoolAllocated {
  public:
+  // A connection on `loop` around a connected, non-blocking socket, not yet started.
+  // Loop thread only.
+  static Connection* create(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter = {});
+
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   virtual ~Connection();
@@ -118,11 +129,15 @@ class Connection : public core::PoolAllocated {
   // Registers with the loop's epoll set and reads what may already have arrived.
   void start();
 
- protected:
-  // Takes ownership of a connected, non-blocking socket.
-  Connection(Loop& loop, int fd) noexcept;
+  // Takes the socket out of this connection and this loop's epoll set, for another
+  // loop to adopt (Connection::create there, then start). This connection then closes
+  // as if closed locally, without touching the socket. Returns -1 if already closed.
+  int detach_socket();
+  const std::shared_ptr<ConnectionCounter>& counter() const noexcept { return counter_; }
 
  private:
+  Connection(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter) noexcept;
+
   friend class Loop;
   enum class State : std::uint8_t { open, ending, closed };
   // The loop's epoll set reported `events` (EPOLLIN, EPOLLOUT, ...) for this socket.
@@ -148,6 +163,7 @@ class Connection : public core::PoolAllocated {
 
   Loop* loop_;
   int fd_;
+  std::shared_ptr<ConnectionCounter> counter_;
   std::unique_ptr<Protocol> protocol_;
   boost::container::small_vector<Segment, 1> queue_;
   std::size_t buffered_ = 0;

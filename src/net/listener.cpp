@@ -24,28 +24,11 @@ using tcp = boost::asio::ip::tcp;
 struct Listener::Shared {
   ListenOptions options;
   ProtocolFactory factory;
-  std::atomic<std::size_t> count{0};
+  std::shared_ptr<ConnectionCounter> counter = std::make_shared<ConnectionCounter>();
   std::atomic<bool> closed{false};
   std::uint16_t port = 0;
 };
 
-namespace {
-
-// Counts the listener's open connections; the count outlives the listener if
-// connections do.
-class CountedConnection final : public Connection {
- public:
-  CountedConnection(Loop& loop, int fd, std::shared_ptr<Listener::Shared> shared)
-      : Connection(loop, fd), shared_(std::move(shared)) {
-    shared_->count.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~CountedConnection() override { shared_->count.fetch_sub(1, std::memory_order_relaxed); }
-
- private:
-  std::shared_ptr<Listener::Shared> shared_;
-};
-
-}  // namespace
 
 // One per loop, owned by the listener and by its own pending operations, which all
 // belong to its loop: if that loop's io_context is destroyed with them pending, only
@@ -79,7 +62,7 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
 
   void start_connection(detail::Socket socket) {
     const ListenOptions& options = shared->options;
-    if (options.max_connections && shared->count.load(std::memory_order_relaxed) >= options.max_connections) {
+    if (options.max_connections && shared->counter->open.load(std::memory_order_relaxed) >= options.max_connections) {
       spdlog::warn("refusing a connection on port {}: max_connections ({}) reached", shared->port,
                    options.max_connections);
       return;  // the socket closes as it goes out of scope
@@ -90,7 +73,7 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
     // From here on the loop's own epoll set watches the socket (see Loop::watch).
     int fd = socket.release(ec);
     if (ec) return;
-    auto* connection = new CountedConnection(*loop, fd, shared);
+    Connection* connection = Connection::create(*loop, fd, shared->counter);
     connection->set_protocol(shared->factory(*connection));
     connection->start();
   }
@@ -168,7 +151,7 @@ Listener::~Listener() { close(); }
 
 std::uint16_t Listener::port() const noexcept { return shared_->port; }
 
-std::size_t Listener::connection_count() const noexcept { return shared_->count.load(); }
+std::size_t Listener::connection_count() const noexcept { return shared_->counter->open.load(); }
 
 void Listener::close() {
   if (shared_->closed.exchange(true)) return;

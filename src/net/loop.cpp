@@ -79,6 +79,8 @@ void Loop::watch(int fd, Connection& connection) {
   }
 }
 
+int Loop::epoll_descriptor() const noexcept { return impl_->epoll_fd; }
+
 void Loop::arm_epoll() {
   impl_->epoll_watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
                                  [this](const boost::system::error_code& ec) {

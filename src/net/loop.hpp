@@ -60,6 +60,7 @@ class Loop {
   void schedule_flush(Connection& connection);
   // Adds a connection's socket to this loop's epoll set (edge-triggered).
   void watch(int fd, Connection& connection);
+  int epoll_descriptor() const noexcept;
   void schedule_reap(Connection& connection);
   void adopt(Connection& connection);
   // Every live connection of this loop (for shutdown).
