@@ -107,6 +107,21 @@ void Session::process(std::span<std::byte> input, bool input_is_pending) {
     }
   }
   std::span<std::byte> rest = input.subspan(offset);
+  if (phase_ == Phase::upgraded && hand_off_to_) {
+    // The socket moves to another loop: what came after the request goes with it.
+    std::string after(reinterpret_cast<const char*>(rest.data()), rest.size());
+    pending_.clear();
+    auto counter = connection_->counter();
+    int fd = connection_->detach_socket();
+    if (fd < 0) return;
+    hand_off_to_->post([target = hand_off_to_, fd, counter = std::move(counter), after = std::move(after),
+                        arrive = std::move(arrival_)] {
+      net::Connection* moved = net::Connection::create(*target, fd, counter);
+      arrive(*moved, after);
+      moved->start();
+    });
+    return;
+  }
   if (phase_ == Phase::upgraded) {
     // Bytes after the upgrade request already belong to the new protocol.
     if (!rest.empty() && connection_ && connection_->protocol()) {
@@ -363,6 +378,20 @@ void Session::upgrade(std::string_view response_head, std::unique_ptr<net::Proto
   parser_.reset();
   connection_->cancel_timer();
   connection_->set_protocol(std::move(next));
+}
+
+void Session::hand_off(net::Loop& target, Arrival arrive) {
+  if (!connection_ || phase_ != Phase::responding || head_sent_) return;
+  head_sent_ = true;
+  phase_ = Phase::upgraded;
+  parser_.reset();
+  connection_->cancel_timer();
+  hand_off_to_ = &target;
+  arrival_ = std::move(arrive);
+}
+
+void hand_off(Response& response, net::Loop& target, Session::Arrival arrive) {
+  if (Session* session = ResponseAccess::session(response)) session->hand_off(target, std::move(arrive));
 }
 
 void upgrade(Response& response, std::string_view response_head, std::unique_ptr<net::Protocol> next) {

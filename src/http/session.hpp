@@ -52,6 +52,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // (the 101). Only from inside the handler, synchronously.
   void upgrade(std::string_view response_head, std::unique_ptr<net::Protocol> next);
 
+  // Hands the connection's socket to `target` loop once the handler returns: there, a
+  // new connection is made around it and `arrive` gets it with the bytes that came
+  // after this request. Only from inside the handler, synchronously.
+  using Arrival = std::function<void(net::Connection&, std::string_view rest)>;
+  void hand_off(net::Loop& target, Arrival arrive);
+
  private:
   enum class Phase : std::uint8_t { idle, reading, responding, upgraded, closed };
 
@@ -78,6 +84,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string extra_headers_;
   std::function<void()> on_abort_;
   std::unique_ptr<net::Protocol> upgrade_to_;
+  net::Loop* hand_off_to_ = nullptr;
+  Arrival arrival_;
   bool head_sent_ = false;
   bool deferred_ = false;
   bool chunked_ = false;
@@ -108,5 +116,8 @@ struct ResponseAccess {
 // For the WebSocket layer: answers the request with `response_head` and hands the
 // connection to `next`.
 void upgrade(Response& response, std::string_view response_head, std::unique_ptr<net::Protocol> next);
+// For the layers that keep a session on one loop (Engine.IO): moves the connection to
+// `target` (see Session::hand_off).
+void hand_off(Response& response, net::Loop& target, Session::Arrival arrive);
 
 }  // namespace switchboard::http::detail

@@ -8,6 +8,7 @@
 #include "net/loop.hpp"
 #include "net/loop_group.hpp"
 #include "ws/handshake.hpp"
+#include "ws/upgrade.hpp"
 
 namespace switchboard::ws {
 namespace detail {
@@ -28,32 +29,6 @@ ThreadTopics& HubState::local() {
   return threads[loop ? loop->index() : 0];
 }
 
-void HubState::upgrade(const Route& route, http::Request& request, http::Response& response) {
-  HandshakeResult result = check_handshake(request, route.behavior, route.deflate);
-  if (result.status) {
-    spdlog::debug("WebSocket handshake from {} refused ({}): {}", request.remote_address(), result.status,
-                  result.error);
-    if (result.status == 426) response.header("Sec-WebSocket-Version", "13").header("Upgrade", "websocket");
-    response.send(result.status, result.error + "\n");
-    return;
-  }
-  Upgrade upgrade(request);
-  upgrade.protocol() = result.protocol;
-  if (route.behavior.upgrade) route.behavior.upgrade(upgrade);
-  if (upgrade.rejected()) {
-    response.send(upgrade.reject_status(), upgrade.reject_body());
-    return;
-  }
-  http::detail::Session* session = http::detail::ResponseAccess::session(response);
-  if (!session || !session->connection()) return;
-  std::optional<DeflateParams> params;
-  if (result.deflate) params = result.deflate->first;
-  auto socket = std::make_unique<Socket>(*session->connection(), route, std::move(upgrade.user_data()),
-                                         upgrade.protocol(), params);
-  Socket* opened = socket.get();
-  http::detail::upgrade(response, response_head(result, upgrade.protocol()), std::move(socket));
-  opened->opened();
-}
 
 void HubState::deliver(ThreadTopics& topics, std::string_view name, const SharedBuffer& frame,
                        std::size_t header_size, bool binary, const Socket* exclude) {
@@ -119,8 +94,8 @@ void Hub::route(std::string path, Behavior behavior) {
   route->hub = state_.get();
   detail::Route* r = route.get();
   state_->routes.push_back(std::move(route));
-  state_->server->router().get(std::move(path), [state = state_.get(), r](http::Request& req, http::Response& res) {
-    state->upgrade(*r, req, res);
+  state_->server->router().get(std::move(path), [r](http::Request& req, http::Response& res) {
+    accept(*r, req, res, {});
   });
 }
 

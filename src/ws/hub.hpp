@@ -19,7 +19,6 @@ struct HubState : std::enable_shared_from_this<HubState> {
 
   // The calling loop thread's topics (it must be one of this server's loops).
   ThreadTopics& local();
-  void upgrade(const Route& route, http::Request& request, http::Response& response);
   // Sends `frame` (its payload starts at `header_size`) to the topic's subscribers on
   // the calling thread, except `exclude`.
   void deliver(ThreadTopics& topics, std::string_view topic, const SharedBuffer& frame,
