@@ -218,6 +218,9 @@ class Server {
   void shutdown(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   // Calls `handler` (on loop 0) on SIGINT/SIGTERM; install before run().
   void on_termination_signal(std::function<void(int)> handler);
+  // Runs `hook` on every loop when shutdown() starts, before the connections are asked
+  // to close: the layers above close their sessions politely. Install before run().
+  void on_shutdown(std::function<void()> hook);
 
   // For the layers built on top (WebSocket topics, Socket.IO).
   net::LoopGroup& loops() noexcept;

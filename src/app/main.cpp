@@ -3,12 +3,14 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <switchboard/engineio.hpp>
 #include <switchboard/http.hpp>
 #include <switchboard/websocket.hpp>
 
@@ -27,6 +29,7 @@ struct Settings {
   unsigned ws_idle_timeout = 120;
   std::string log_level = "info";
   std::string static_dir;
+  bool protocol_test_mode = false;
 };
 
 void add_options(CLI::App& app, Settings& s) {
@@ -60,6 +63,9 @@ void add_options(CLI::App& app, Settings& s) {
                  "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR)")
       ->type_name("DIR")
       ->check(CLI::ExistingDirectory);
+  app.add_flag("--protocol-test-mode", s.protocol_test_mode,
+               "Serve the reference servers of the official protocol test suites: Engine.IO at /engine.io/\n"
+               "echoing every message (pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000)");
   app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -122,6 +128,18 @@ int main(int argc, char** argv) {
     hub.route(settings.ws_echo, std::move(echo));
   }
 
+  std::optional<switchboard::eio::Server> engine;
+  if (settings.protocol_test_mode) {
+    switchboard::eio::ServerOptions test;
+    test.ping_interval = std::chrono::milliseconds(300);
+    test.ping_timeout = std::chrono::milliseconds(200);
+    test.max_http_buffer_size = 1'000'000;
+    engine.emplace(server, test);
+    engine->on_connection([](switchboard::eio::Socket& socket) {
+      socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+    });
+  }
+
   try {
     if (!settings.static_dir.empty()) server.router().get("/*", switchboard::http::serve_static(settings.static_dir));
     server.listen();
@@ -135,6 +153,9 @@ int main(int argc, char** argv) {
   if (!settings.ws_echo.empty()) {
     spdlog::info("WebSocket echo at ws://{}:{}{}{}", settings.host, server.port(), settings.ws_echo,
                  settings.ws_deflate ? " (permessage-deflate offered)" : "");
+  }
+  if (settings.protocol_test_mode) {
+    spdlog::info("protocol test mode: Engine.IO echo at http://{}:{}/engine.io/", settings.host, server.port());
   }
   server.on_termination_signal([&server](int signal) {
     spdlog::info("{} received: shutting down (send it again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -33,21 +33,7 @@ std::string_view Request::query() const noexcept {
 }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
-  std::string_view rest = query();
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    auto decoded_key = percent_decode(key, true);
-    if (decoded_key && *decoded_key == name) {
-      auto decoded = percent_decode(value, true);
-      return decoded ? std::move(*decoded) : std::string(value);
-    }
-  }
-  return std::nullopt;
+  return http::query_param(query(), name);
 }
 
 std::string_view Request::header(std::string_view name) const noexcept {

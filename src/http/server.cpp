@@ -34,6 +34,7 @@ struct Server::Impl {
   detail::SessionConfig session_config;
   std::optional<net::Listener> listener;
   std::vector<std::unique_ptr<Drain>> drains;
+  std::vector<std::function<void()>> shutdown_hooks;
   std::chrono::steady_clock::time_point shutdown_deadline;
 
   void check_drained(Drain& drain);
@@ -81,6 +82,8 @@ void Server::on_termination_signal(std::function<void(int)> handler) {
   impl_->loops.on_termination_signal(std::move(handler));
 }
 
+void Server::on_shutdown(std::function<void()> hook) { impl_->shutdown_hooks.push_back(std::move(hook)); }
+
 void Server::shutdown(std::chrono::milliseconds grace) {
   if (impl_->shutting_down.exchange(true)) return;
   if (impl_->listener) impl_->listener->close();
@@ -90,7 +93,8 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     impl_->drains.push_back(std::make_unique<Impl::Drain>(impl_.get(), i));
   }
   for (unsigned i = 0; i < loops.size(); ++i) {
-    loops.loop(i).post([drain = impl_->drains[i].get(), &loop = loops.loop(i)] {
+    loops.loop(i).post([impl = impl_.get(), drain = impl_->drains[i].get(), &loop = loops.loop(i)] {
+      for (auto& hook : impl->shutdown_hooks) hook();
       loop.for_each_connection([](net::Connection& c) {
         if (c.protocol()) {
           c.protocol()->on_shutdown(c);

@@ -390,6 +390,31 @@ void Session::hand_off(net::Loop& target, Arrival arrive) {
   arrival_ = std::move(arrive);
 }
 
+void Session::replay_on(net::Loop& target) {
+  std::string head;
+  head.append(request_.method());
+  head += ' ';
+  head.append(request_.target());
+  head.append(request_.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+  for (const auto& [name, value] : request_.headers()) {
+    head.append(name);
+    head.append(": ");
+    head.append(value);
+    head.append("\r\n");
+  }
+  head.append("\r\n");
+  hand_off(target, [head = std::move(head), &config = config_](net::Connection& connection, std::string_view rest) {
+    connection.set_protocol(std::make_unique<HttpProtocol>(connection, config));
+    std::string bytes = head;
+    bytes.append(rest);
+    connection.protocol()->on_data(connection, std::as_writable_bytes(std::span(bytes.data(), bytes.size())));
+  });
+}
+
+void replay_on(Response& response, net::Loop& target) {
+  if (Session* session = ResponseAccess::session(response)) session->replay_on(target);
+}
+
 void hand_off(Response& response, net::Loop& target, Session::Arrival arrive) {
   if (Session* session = ResponseAccess::session(response)) session->hand_off(target, std::move(arrive));
 }

@@ -57,6 +57,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // after this request. Only from inside the handler, synchronously.
   using Arrival = std::function<void(net::Connection&, std::string_view rest)>;
   void hand_off(net::Loop& target, Arrival arrive);
+  // Hands the connection to `target` with this request unanswered: there it is parsed
+  // again from its start and routed as if it had arrived there. Requests without a
+  // body only (an upgrade), from inside the handler.
+  void replay_on(net::Loop& target);
 
  private:
   enum class Phase : std::uint8_t { idle, reading, responding, upgraded, closed };
@@ -119,5 +123,6 @@ void upgrade(Response& response, std::string_view response_head, std::unique_ptr
 // For the layers that keep a session on one loop (Engine.IO): moves the connection to
 // `target` (see Session::hand_off).
 void hand_off(Response& response, net::Loop& target, Session::Arrival arrive);
+void replay_on(Response& response, net::Loop& target);
 
 }  // namespace switchboard::http::detail

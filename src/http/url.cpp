@@ -31,4 +31,21 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    auto decoded_key = percent_decode(key, true);
+    if (decoded_key && *decoded_key == name) {
+      auto decoded = percent_decode(value, true);
+      return decoded ? std::move(*decoded) : std::string(value);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace switchboard::http

@@ -11,4 +11,7 @@ namespace switchboard::http {
 // strings, application/x-www-form-urlencoded) '+' decodes to ' '.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
+// The decoded value of the first `name` in a query string ("a=1&b=2", no '?').
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
 }  // namespace switchboard::http

@@ -40,7 +40,9 @@ std::string_view to_string(CloseReason reason) noexcept {
 }
 
 Connection* Connection::create(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter) {
-  return new Connection(loop, fd, std::move(counter));
+  auto* connection = new Connection(loop, fd, std::move(counter));
+  loop.adopt(*connection);  // from here the loop frees it
+  return connection;
 }
 
 Connection::Connection(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter) noexcept
@@ -79,7 +81,7 @@ int Connection::detach_socket() {
 }
 
 void Connection::start() {
-  loop_->adopt(*this);
+  if (state_ == State::closed) return;  // closed before it started (a handed-off socket)
   loop_->watch(fd_, *this);
   // The first bytes often arrive with the connection (an HTTP request right after the
   // handshake), before any edge could be reported: read once first.

@@ -79,8 +79,8 @@ struct ConnectionCounter {
 
 class Connection : public core::PoolAllocated {
  public:
-  // A connection on `loop` around a connected, non-blocking socket, not yet started.
-  // Loop thread only.
+  // A connection on `loop` around a connected, non-blocking socket: owned by the loop
+  // from here on, and not reading until start(). Loop thread only.
   static Connection* create(Loop& loop, int fd, std::shared_ptr<ConnectionCounter> counter = {});
 
   Connection(const Connection&) = delete;

@@ -127,10 +127,16 @@ void Loop::schedule_timer(TimerWheel::Timer& timer, std::chrono::milliseconds de
   arm_tick();
 }
 
+void Loop::schedule_timer_at(TimerWheel::Timer& timer, TimerWheel::Clock::time_point deadline) {
+  timers_.schedule_at(timer, deadline);
+  arm_tick();
+}
+
 void Loop::arm_tick() {
   if (impl_->tick_armed || timers_.size() == 0) return;
   impl_->tick_armed = true;
-  impl_->tick.expires_after(timers_.tick());
+  // On the wheel's tick boundaries, not a tick after the last wake: no drift.
+  impl_->tick.expires_at(timers_.next_tick_time());
   impl_->tick.async_wait([this](const boost::system::error_code& ec) {
     impl_->tick_armed = false;
     if (ec) return;

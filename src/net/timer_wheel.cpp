@@ -43,12 +43,16 @@ void TimerWheel::link(Link& list, Timer& timer) noexcept {
 }
 
 void TimerWheel::schedule(Timer& timer, std::chrono::milliseconds delay) {
+  // "Now" is the later of the clock and the last advance (a wheel driven by synthetic
+  // time in tests).
+  schedule_at(timer, now() + delay);
+}
+
+void TimerWheel::schedule_at(Timer& timer, Clock::time_point deadline) {
   timer.cancel();
-  // Due at the first tick boundary at or after now + delay, so a timer never fires
-  // early, whatever the phase of the tick it was armed in. "Now" is the later of the
-  // clock and the last advance (a wheel driven by synthetic time in tests).
-  auto now = std::max(Clock::now(), last_advance_);
-  auto due = now - start_ + delay;
+  // Due at the first tick boundary at or after the deadline, so a timer never fires
+  // early, whatever the phase of the tick it was armed in.
+  auto due = deadline - start_;
   std::int64_t ticks = due.count() <= 0 ? 0 : (due + tick_ - Clock::duration(1)) / tick_;
   timer.due_tick_ = std::max(static_cast<std::uint64_t>(ticks), current_tick_ + 1);
   timer.wheel_ = this;

@@ -51,6 +51,13 @@ class TimerWheel {
   // Arms (or re-arms) `timer` to fire `delay` from now or later (up to a tick later,
   // plus however late the loop runs the tick).
   void schedule(Timer& timer, std::chrono::milliseconds delay);
+  // The same for an absolute deadline, so that a chain of timers (a heartbeat) does not
+  // drift by the lateness of each one.
+  void schedule_at(Timer& timer, Clock::time_point deadline);
+  // When the tick after the last one processed begins.
+  Clock::time_point next_tick_time() const noexcept { return start_ + tick_ * (current_tick_ + 1); }
+  // The clock as the wheel knows it: the later of now and the last advance.
+  Clock::time_point now() const noexcept { return std::max(Clock::now(), last_advance_); }
 
   // Fires, in this call, every timer due at or before `now`. A callback may schedule or
   // cancel any timer, itself included.

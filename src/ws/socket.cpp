@@ -175,16 +175,22 @@ void Socket::send_ping(std::string_view payload) {
 }
 
 net::WriteStatus Socket::write_frame(Opcode opcode, std::string_view payload, bool rsv1) {
+  return write_frame(opcode, {}, payload, rsv1);
+}
+
+net::WriteStatus Socket::write_frame(Opcode opcode, std::string_view head, std::string_view body, bool rsv1) {
   if (!connection_ || connection_->closing()) return net::WriteStatus::dropped;
-  std::size_t inline_size = payload.size() <= inline_payload ? payload.size() : 0;
+  std::size_t length = head.size() + body.size();
+  std::size_t inline_size = length <= inline_payload ? length : head.size();
   std::byte* out = connection_->reserve_write(max_frame_header_size + inline_size);
-  std::size_t header = write_frame_header(out, opcode, payload.size(), true, rsv1);
-  if (inline_size == payload.size()) {
-    if (!payload.empty()) std::memcpy(out + header, payload.data(), payload.size());
-    return connection_->commit_write(header + payload.size());
+  std::size_t header = write_frame_header(out, opcode, length, true, rsv1);
+  if (!head.empty()) std::memcpy(out + header, head.data(), head.size());
+  if (inline_size == length) {
+    if (!body.empty()) std::memcpy(out + header + head.size(), body.data(), body.size());
+    return connection_->commit_write(header + length);
   }
-  connection_->commit_write(header);
-  return connection_->write(payload);
+  connection_->commit_write(header + head.size());
+  return connection_->write(body);
 }
 
 Deflater& Socket::deflater() {
@@ -193,17 +199,28 @@ Deflater& Socket::deflater() {
 }
 
 SendStatus Socket::send_message(std::string_view message, bool binary, bool compress) {
+  return send_parts({}, message, binary, compress);
+}
+
+SendStatus Socket::send_parts(std::string_view head, std::string_view body, bool binary, bool compress) {
   if (state_ != State::open) return SendStatus::dropped;
   Opcode opcode = binary ? Opcode::binary : Opcode::text;
-  if (compress && deflate_ && message.size() >= deflate_->threshold) {
-    thread_local std::string compressed;
+  if (compress && deflate_ && head.size() + body.size() >= deflate_->threshold) {
+    thread_local std::string whole, compressed;
+    std::string_view message = body;
+    if (!head.empty()) {
+      whole.assign(head);
+      whole.append(body);
+      message = whole;
+    }
     compressed.clear();
     deflater().compress(message, compressed);
-    auto status = to_send_status(write_frame(opcode, compressed, true));
+    auto status = to_send_status(write_frame(opcode, {}, compressed, true));
     if (compressed.capacity() > 1024 * 1024) std::string().swap(compressed);
+    if (whole.capacity() > 1024 * 1024) std::string().swap(whole);
     return status;
   }
-  return to_send_status(write_frame(opcode, message, false));
+  return to_send_status(write_frame(opcode, head, body, false));
 }
 
 SendStatus Socket::send_shared(const SharedBuffer& frame) {

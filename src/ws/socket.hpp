@@ -69,6 +69,9 @@ class Socket final : public WebSocket,
   void opened();
 
   SendStatus send_message(std::string_view message, bool binary, bool compress);
+  // One message made of two pieces (a protocol's prefix and the payload), framed as one
+  // without joining them first.
+  SendStatus send_parts(std::string_view head, std::string_view body, bool binary, bool compress);
   // Queues a whole frame built once for many sockets (a publish).
   SendStatus send_shared(const SharedBuffer& frame);
   void start_close(std::uint16_t code, std::string_view reason);
@@ -103,6 +106,7 @@ class Socket final : public WebSocket,
   void on_close(std::uint16_t code, std::string_view reason) override;
 
   net::WriteStatus write_frame(Opcode opcode, std::string_view payload, bool rsv1);
+  net::WriteStatus write_frame(Opcode opcode, std::string_view head, std::string_view body, bool rsv1);
   void write_close(std::uint16_t code, std::string_view reason);
   void fail(std::uint16_t code);
   void schedule_heartbeat();

@@ -1,0 +1,156 @@
+#pragma once
+// Engine.IO v4 (and v3 with allow_eio3) on an http::Server: sessions over HTTP
+// long-polling and WebSocket, the upgrade between them, and the heartbeat — what the
+// official engine.io-client and socket.io-client talk to first.
+//
+//   switchboard::http::Server http({.port = 3000});
+//   switchboard::eio::Server engine(http, {});
+//   engine.on_connection([](switchboard::eio::Socket& socket) {
+//     socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+//   });
+//
+// Thread safety and lifetime: a session lives on one loop thread for life; its Socket
+// and every callback run there. A Socket& is valid until its on_close callback returns.
+// Server::make_packet may be called from any thread.
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <switchboard/buffer.hpp>
+#include <switchboard/http.hpp>
+
+namespace switchboard::eio {
+
+namespace detail {
+class Session;
+struct ServerState;
+}  // namespace detail
+
+struct Cors {
+  // Allowed origins; "*" allows any (and, with credentials, reflects the request's).
+  std::vector<std::string> origins = {"*"};
+  std::vector<std::string> methods = {"GET", "POST"};
+  std::vector<std::string> allowed_headers;  // empty: reflect Access-Control-Request-Headers
+  bool credentials = false;
+  std::chrono::seconds max_age{0};  // 0: no Access-Control-Max-Age
+};
+
+struct Cookie {
+  std::string name = "io";
+  std::string path = "/";
+  bool http_only = true;
+  std::string same_site = "Lax";
+};
+
+struct ServerOptions {
+  std::string path = "/engine.io/";
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::chrono::milliseconds upgrade_timeout{10'000};
+  std::size_t max_http_buffer_size = 1'000'000;  // bytes per POST body or WebSocket message
+  std::vector<std::string> transports = {"polling", "websocket"};
+  bool allow_upgrades = true;
+  bool per_message_deflate = false;  // on the WebSocket transport
+  // gzip/deflate of polling responses of at least `http_compression_threshold` bytes,
+  // when the client accepts it.
+  bool http_compression = true;
+  std::size_t http_compression_threshold = 1024;
+  std::optional<Cookie> cookie;  // the sid cookie on the handshake response
+  std::optional<Cors> cors;      // no CORS headers unless set
+  bool allow_eio3 = false;
+  // Decides whether a handshake (a new session) may proceed; a false return refuses
+  // it with 403 {"code":4,"message":"Forbidden"} (or the message set in `error`).
+  std::function<bool(const http::Request&, std::string& error)> allow_request;
+  // Headers added to the handshake response only, and to every response.
+  std::function<void(const http::Request&, std::vector<std::pair<std::string, std::string>>&)> initial_headers;
+  std::function<void(const http::Request&, std::vector<std::pair<std::string, std::string>>&)> headers;
+};
+
+// What the session was opened with (the handshake request), for the layers above.
+struct Handshake {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string url;  // the request target
+  std::string query;
+  std::string address;
+  std::chrono::system_clock::time_point time;
+  bool secure = false;
+  // The first value of a header, or empty.
+  std::string_view header(std::string_view name) const;
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+// A message framed once for many sessions (see Server::make_packet and Socket::send).
+struct SharedPacket {
+  SharedBuffer websocket_frame;  // the whole WebSocket frame, uncompressed
+  std::string polling_text;      // its form inside a v4 polling payload ("4..." or "b...")
+  std::size_t frame_header_size = 0;
+  bool binary = false;
+  // The message itself.
+  std::string_view data() const noexcept {
+    return binary ? websocket_frame.view().substr(frame_header_size) : std::string_view(polling_text).substr(1);
+  }
+};
+
+class Socket {
+ public:
+  std::string_view id() const noexcept;
+  // "polling" or "websocket".
+  std::string_view transport() const noexcept;
+  int protocol() const noexcept;  // 3 or 4
+  const Handshake& handshake() const noexcept;
+
+  // Queues a message packet. Returns false if the session is closed.
+  bool send(std::string_view data, bool binary = false);
+  // Queues a message framed once for many sessions (a broadcast).
+  bool send(const SharedPacket& packet);
+  // Closes the session (reason "forced close"), after flushing what is queued.
+  void close();
+  bool open() const noexcept;
+  // Bytes waiting to be written (WebSocket) or packets waiting for a GET (polling).
+  std::size_t buffered_amount() const noexcept;
+
+  std::any& user_data() noexcept;
+
+  // Set these in the connection handler.
+  std::function<void(std::string_view data, bool binary)> on_message;
+  // reason: "transport close", "transport error", "ping timeout", "parse error",
+  // "forced close", "server shutting down".
+  std::function<void(std::string_view reason)> on_close;
+  std::function<void()> on_upgrade;  // now on WebSocket
+  std::function<void()> on_drain;    // the WebSocket queue fell below its high-water mark
+
+ protected:
+  Socket() = default;
+  ~Socket() = default;
+};
+
+class Server {
+ public:
+  Server(http::Server& http, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Called for every new session, on its loop thread. Set before the server runs.
+  void on_connection(std::function<void(Socket&)> handler);
+  const ServerOptions& options() const noexcept;
+
+  // A message packet framed once; any thread.
+  static SharedPacket make_packet(std::string_view data, bool binary);
+
+  // Sessions open now, on every loop.
+  std::size_t session_count() const noexcept;
+
+ private:
+  std::shared_ptr<detail::ServerState> state_;
+};
+
+}  // namespace switchboard::eio

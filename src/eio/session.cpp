@@ -1,0 +1,513 @@
+#include "eio/session.hpp"
+
+#include <zlib.h>
+
+#include <spdlog/spdlog.h>
+
+#include "core/encoding.hpp"
+
+namespace switchboard::eio::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// gzip (windowBits 31) or zlib-wrapped deflate (15) of a whole response body.
+bool compress_body(std::string_view body, bool gzip, std::string& out) {
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  out.resize(deflateBound(&stream, static_cast<uLong>(body.size())));
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  stream.avail_in = static_cast<uInt>(body.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  int result = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return result == Z_STREAM_END;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+// Reply
+
+void Reply::send(int status, std::string body, std::vector<std::pair<std::string, std::string>> extra) {
+  auto respond = [response = response_, status, body = std::move(body), headers = headers_,
+                  extra = std::move(extra)]() mutable {
+    response.status(status);
+    for (const auto& [name, value] : headers) response.header(name, value);
+    for (const auto& [name, value] : extra) response.header(name, value);
+    response.send(body);
+  };
+  if (net::Loop::current() == home_) {
+    respond();
+  } else {
+    home_->post(std::move(respond));
+  }
+}
+
+void Reply::send_payload(std::string body, const ServerOptions& options) {
+  std::vector<std::pair<std::string, std::string>> extra{{"Content-Type", "text/plain; charset=UTF-8"}};
+  if (options.http_compression && body.size() >= options.http_compression_threshold && (gzip_ || deflate_)) {
+    std::string compressed;
+    if (compress_body(body, gzip_, compressed)) {
+      extra.emplace_back("Content-Encoding", gzip_ ? "gzip" : "deflate");
+      body = std::move(compressed);
+    }
+  }
+  send(200, std::move(body), std::move(extra));
+}
+
+void Reply::send_ok() { send(200, "ok", {{"Content-Type", "text/html"}}); }
+
+void Reply::send_error(int code, std::string_view message) {
+  send(code == 4 ? 403 : 400, "{\"code\":" + std::to_string(code) + ",\"message\":" + core::json_quote(message) + "}",
+       {{"Content-Type", "application/json"}});
+}
+
+// ---------------------------------------------------------------------------------
+// Session
+
+Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol protocol, Handshake handshake)
+    : server_(server), loop_(&loop), id_(std::move(id)), protocol_(protocol), handshake_(std::move(handshake)) {
+  server_.session_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() { server_.session_count.fetch_sub(1, std::memory_order_relaxed); }
+
+void Session::start_polling(Reply handshake_reply) {
+  std::string payload;
+  append_text_packet(payload, PacketType::open,
+                     open_payload(id_, server_.options.allow_upgrades && server_.websocket_allowed(),
+                                  static_cast<std::uint32_t>(server_.options.ping_interval.count()),
+                                  static_cast<std::uint32_t>(server_.options.ping_timeout.count()),
+                                  server_.options.max_http_buffer_size));
+  if (protocol_ == Protocol::v3) {
+    // v3 payloads carry lengths, even for the single open packet.
+    std::string framed;
+    append_payload_packet(framed, Packet{PacketType::open, false, std::string_view(payload).substr(1)}, protocol_, true);
+    payload = std::move(framed);
+  }
+  handshake_reply.send_payload(std::move(payload), server_.options);
+  schedule_ping();
+}
+
+void Session::start_websocket(ws::detail::Socket& socket) {
+  websocket_ = &socket;
+  std::string open;
+  append_text_packet(open, PacketType::open,
+                     open_payload(id_, false, static_cast<std::uint32_t>(server_.options.ping_interval.count()),
+                                  static_cast<std::uint32_t>(server_.options.ping_timeout.count()),
+                                  server_.options.max_http_buffer_size));
+  socket.send_message(open, false, false);
+  schedule_ping();
+}
+
+// --- sending ----------------------------------------------------------------------
+
+bool Session::send_message(std::string_view data, bool binary) {
+  if (state_ != State::open) return false;
+  if (websocket_ && buffer_.empty()) {
+    // The hot path: straight into the WebSocket, "4" and the data framed as one.
+    if (binary && protocol_ == Protocol::v4) {
+      websocket_->send_parts({}, data, true, server_.options.per_message_deflate);
+    } else if (binary) {
+      websocket_->send_parts("\x04", data, true, server_.options.per_message_deflate);
+    } else {
+      websocket_->send_parts("4", data, false, server_.options.per_message_deflate);
+    }
+    return true;
+  }
+  queue(PacketType::message, data, binary);
+  return true;
+}
+
+bool Session::send_shared(const SharedPacket& packet) {
+  if (state_ != State::open) return false;
+  if (websocket_ && buffer_.empty() && protocol_ == Protocol::v4 && !websocket_->deflate()) {
+    websocket_->send_shared(packet.websocket_frame);
+    return true;
+  }
+  buffer_.push_back(Outgoing{PacketType::message, packet.binary, std::string(packet.data()), packet.websocket_frame});
+  schedule_flush();
+  return true;
+}
+
+void Session::queue(PacketType type, std::string_view data, bool binary) {
+  buffer_.push_back(Outgoing{type, binary, std::string(data), {}});
+  schedule_flush();
+}
+
+void Session::schedule_flush() {
+  // Packets queued in one loop turn leave together: one polling response, or frames
+  // corked into one write.
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  loop_->at_end_of_turn([self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    if (self->state_ == State::closed) return;
+    if (self->websocket_) {
+      auto packets = std::move(self->buffer_);
+      self->buffer_.clear();
+      for (const auto& packet : packets) self->write_websocket(packet);
+    } else if (self->pending_get_ && !self->buffer_.empty()) {
+      self->flush_poll();
+    }
+  });
+}
+
+void Session::write_websocket(const Outgoing& packet) {
+  bool compress = server_.options.per_message_deflate;
+  if (packet.frame && protocol_ == Protocol::v4 && !websocket_->deflate()) {
+    websocket_->send_shared(packet.frame);
+    return;
+  }
+  if (packet.type == PacketType::message && packet.binary) {
+    websocket_->send_parts(protocol_ == Protocol::v4 ? std::string_view() : std::string_view("\x04", 1), packet.data,
+                           true, compress);
+    return;
+  }
+  char type = static_cast<char>('0' + static_cast<int>(packet.type));
+  websocket_->send_parts({&type, 1}, packet.data, false, compress);
+}
+
+void Session::flush_poll(std::optional<PacketType> fallback) {
+  if (!pending_get_) return;
+  std::string payload;
+  bool first = true;
+  for (const auto& packet : buffer_) {
+    append_payload_packet(payload, Packet{packet.type, packet.binary, packet.data}, protocol_, first);
+    first = false;
+  }
+  buffer_.clear();
+  if (first) {
+    if (!fallback) return;  // nothing to say: keep the request open
+    append_payload_packet(payload, Packet{*fallback, false, {}}, protocol_, true);
+  }
+  Reply reply = std::move(*pending_get_);
+  pending_get_.reset();
+  reply.send_payload(std::move(payload), server_.options);
+}
+
+std::size_t Session::buffered() const noexcept {
+  if (websocket_) return websocket_->buffered();
+  return buffer_.size();
+}
+
+// --- polling ----------------------------------------------------------------------
+
+void Session::on_poll(Reply reply) {
+  if (state_ == State::closed && awaiting_last_poll_) {
+    // The GET the client sent before its close packet, overtaken by it on the way
+    // (relayed from another loop): it gets the noop it would have had.
+    awaiting_last_poll_ = false;
+    linger_timer_.cancel();
+    pending_get_.emplace(std::move(reply));
+    flush_poll(PacketType::noop);
+    server_.threads[loop_->index()].by_id.erase(id_);
+    return;
+  }
+  if (timed_out()) {
+    reply.send_error(1, "Session ID unknown");
+    return;
+  }
+  if (websocket_) {
+    // Upgraded: polling is over for this session.
+    reply.send_error(3, "Bad request");
+    return;
+  }
+  if (pending_get_) {
+    // §"Receiving data": one GET at a time; a second one closes the session. The
+    // pending one gets a close packet, this one a 400.
+    reply.send_error(3, "Bad request");
+    close("transport error");
+    return;
+  }
+  reply.set_id(next_reply_id_++);
+  pending_get_.emplace(std::move(reply));
+  if (!buffer_.empty()) {
+    flush_poll();
+  } else if (probed_) {
+    // Upgrading: release the poll at once so the client can finish the upgrade.
+    flush_poll(PacketType::noop);
+  }
+}
+
+void Session::on_poll_aborted(std::uint64_t reply_id) {
+  // The client gave up a pending GET (closed its connection): the session is gone for
+  // it, as for Node's engine.io.
+  if (pending_get_ && pending_get_->id() == reply_id) {
+    pending_get_.reset();
+    close("transport close");
+  }
+}
+
+void Session::on_post(std::string_view body, bool binary_content, Reply reply) {
+  if (timed_out()) {
+    reply.send_error(1, "Session ID unknown");
+    return;
+  }
+  if (websocket_) {
+    reply.send_error(3, "Bad request");
+    return;
+  }
+  // v4 payloads are text (binary goes base64); a binary body is a client bug. v3 has a
+  // binary payload format, which the codec tells apart by its first byte.
+  bool valid = !(binary_content && protocol_ == Protocol::v4);
+  if (valid) {
+    thread_local std::string scratch;
+    auto self = shared_from_this();  // a packet may close the session
+    valid = decode_payload(body, protocol_, PayloadLimits{}, scratch, [this](const Packet& packet) {
+      on_packet(packet);
+      return state_ == State::open;
+    });
+  }
+  if (!valid) {
+    reply.send_error(3, "Bad request");
+    close("parse error");
+    return;
+  }
+  reply.send_ok();
+}
+
+// --- WebSocket --------------------------------------------------------------------
+
+void Session::on_probe_socket(ws::detail::Socket& socket) {
+  if (state_ != State::open || websocket_ || probe_) {
+    // One WebSocket per session: a second one is accepted and closed.
+    socket.start_close(1000, {});
+    return;
+  }
+  probe_ = &socket;
+  loop_->schedule_timer(upgrade_timer_, server_.options.upgrade_timeout);
+}
+
+void Session::on_websocket_message(ws::detail::Socket& socket, std::string_view payload, bool binary) {
+  thread_local std::string scratch;  // binary sent as base64 text ("b..."), forceBase64 clients
+  auto packet = decode_frame(payload, binary, protocol_, scratch);
+  if (&socket == probe_) {
+    if (packet && packet->type == PacketType::ping && packet->data == "probe" && !probed_) {
+      probed_ = true;
+      socket.send_message("3probe", false, false);
+      // Release a pending GET so that the client can pause polling.
+      if (pending_get_) flush_poll(PacketType::noop);
+    } else if (packet && packet->type == PacketType::upgrade && probed_) {
+      finish_upgrade();
+    } else {
+      abandon_probe();
+    }
+    return;
+  }
+  if (&socket != websocket_ || timed_out()) return;
+  if (!packet) {
+    close("parse error");
+    return;
+  }
+  on_packet(*packet);
+}
+
+void Session::finish_upgrade() {
+  upgrade_timer_.cancel();
+  // A GET still pending gets a noop; from here every packet goes by WebSocket, in the
+  // order queued.
+  if (pending_get_) flush_poll(PacketType::noop);
+  websocket_ = probe_;
+  probe_ = nullptr;
+  probed_ = false;
+  auto packets = std::move(buffer_);
+  buffer_.clear();
+  for (const auto& packet : packets) write_websocket(packet);
+  if (on_upgrade) on_upgrade();
+}
+
+void Session::abandon_probe() {
+  upgrade_timer_.cancel();
+  ws::detail::Socket* probe = std::exchange(probe_, nullptr);
+  probed_ = false;
+  if (probe) probe->start_close(1000, {});
+}
+
+void Session::on_upgrade_timer(void* self) {
+  auto* session = static_cast<Session*>(self);
+  spdlog::debug("session {}: no upgrade packet within the upgrade timeout", session->id_);
+  session->abandon_probe();
+}
+
+void Session::on_websocket_closed(ws::detail::Socket& socket) {
+  if (&socket == probe_) {
+    upgrade_timer_.cancel();
+    probe_ = nullptr;
+    probed_ = false;
+    return;
+  }
+  if (&socket == websocket_) {
+    websocket_ = nullptr;  // gone: nothing more can be written to it
+    close("transport close");
+  }
+}
+
+void Session::on_websocket_drain(ws::detail::Socket& socket) {
+  if (&socket == websocket_ && on_drain) on_drain();
+}
+
+// --- packets and the heartbeat ----------------------------------------------------
+
+void Session::on_packet(const Packet& packet) {
+  if (state_ != State::open) return;
+  switch (packet.type) {
+    case PacketType::message:
+      if (on_message) on_message(packet.data, packet.binary);
+      break;
+    case PacketType::pong:
+      if (protocol_ == Protocol::v3) {
+        close("transport error");  // v3 clients ping; they never pong
+        return;
+      }
+      timeout_timer_.cancel();
+      schedule_ping();
+      break;
+    case PacketType::ping:
+      if (protocol_ == Protocol::v4) {
+        // v4 reversed the heartbeat: the server pings (v4-current.md, "From v3 to v4").
+        close("transport error");
+        return;
+      }
+      queue(PacketType::pong, packet.data);
+      timeout_deadline_ = loop_->now() + server_.options.ping_interval + server_.options.ping_timeout;
+      loop_->schedule_timer_at(timeout_timer_, timeout_deadline_);
+      break;
+    case PacketType::close:
+      close("transport close");
+      break;
+    case PacketType::open:
+    case PacketType::upgrade:
+    case PacketType::noop:
+      break;
+  }
+}
+
+void Session::schedule_ping() {
+  if (protocol_ == Protocol::v3) {
+    // v3: the client pings every pingInterval; silence for interval + timeout ends it.
+    timeout_deadline_ = loop_->now() + server_.options.ping_interval + server_.options.ping_timeout;
+    loop_->schedule_timer_at(timeout_timer_, timeout_deadline_);
+    return;
+  }
+  ping_due_ = loop_->now() + server_.options.ping_interval;
+  loop_->schedule_timer_at(ping_timer_, ping_due_);
+}
+
+void Session::on_ping_timer(void* self) {
+  auto* session = static_cast<Session*>(self);
+  if (session->state_ != State::open) return;
+  session->queue(PacketType::ping);
+  // Measured from when the ping was due, not from when the tick ran: a silent client
+  // is let go at pingInterval + pingTimeout, as Node's timers do.
+  session->timeout_deadline_ = session->ping_due_ + session->server_.options.ping_timeout;
+  session->loop_->schedule_timer_at(session->timeout_timer_, session->timeout_deadline_);
+}
+
+void Session::on_linger_timer(void* self) {
+  auto* session = static_cast<Session*>(self);
+  session->awaiting_last_poll_ = false;
+  session->server_.threads[session->loop_->index()].by_id.erase(session->id_);  // may free it
+}
+
+void Session::on_timeout_timer(void* self) { static_cast<Session*>(self)->close("ping timeout"); }
+
+bool Session::timed_out() {
+  // The timer fires on the next tick after the deadline; a request that arrives in
+  // between must already find the session gone, as it would with Node's timers.
+  if (state_ == State::open && timeout_timer_.armed() && net::TimerWheel::Clock::now() >= timeout_deadline_) {
+    close("ping timeout");
+  }
+  return state_ != State::open;
+}
+
+// --- closing ------------------------------------------------------------------------
+
+void Session::close_by_server() { close("forced close"); }
+
+void Session::close(std::string_view reason) {
+  if (state_ == State::closed) return;
+  auto self = shared_from_this();  // the thread's map may hold the last reference
+  state_ = State::closed;
+  ping_timer_.cancel();
+  timeout_timer_.cancel();
+  upgrade_timer_.cancel();
+  std::string why(reason);
+  // What is queued goes out before the transport closes ("forced close" flushes).
+  if (websocket_) {
+    if (why == "forced close" || why == "server shutting down") {
+      auto packets = std::move(buffer_);
+      for (const auto& packet : packets) write_websocket(packet);
+    }
+    buffer_.clear();
+    ws::detail::Socket* socket = std::exchange(websocket_, nullptr);
+    socket->start_close(why == "server shutting down" ? 1001 : 1000, {});
+  } else {
+    // The pending GET learns of the end: a client's own close packet gets a noop (its
+    // transport is closing anyway), everything else a close packet — after what was
+    // queued, when the server closes.
+    if (why != "forced close" && why != "server shutting down") buffer_.clear();
+    if (pending_get_) {
+      if (why == "transport close") {
+        flush_poll(PacketType::noop);
+      } else {
+        buffer_.push_back(Outgoing{PacketType::close, false, {}, {}});
+        flush_poll();
+      }
+    } else if (why == "transport close") {
+      awaiting_last_poll_ = true;
+    }
+    buffer_.clear();
+  }
+  abandon_probe();
+  if (awaiting_last_poll_) {
+    // Stays findable for a moment, for a GET still on its way (see on_poll).
+    loop_->schedule_timer(linger_timer_, std::chrono::seconds(1));
+  } else {
+    server_.threads[loop_->index()].by_id.erase(id_);
+  }
+  spdlog::debug("session {} closed: {}", id_, why);
+  if (on_close) {
+    try {
+      on_close(why);
+    } catch (const std::exception& e) {
+      spdlog::error("Engine.IO close handler threw: {}", e.what());
+    }
+  }
+}
+
+}  // namespace switchboard::eio::detail
+
+// ---------------------------------------------------------------------------------
+// The public handle is the session itself.
+
+namespace switchboard::eio {
+namespace {
+detail::Session& impl(Socket* s) { return *static_cast<detail::Session*>(s); }
+const detail::Session& impl(const Socket* s) { return *static_cast<const detail::Session*>(s); }
+}  // namespace
+
+std::string_view Socket::id() const noexcept { return impl(this).id_view(); }
+std::string_view Socket::transport() const noexcept { return impl(this).transport_name(); }
+int Socket::protocol() const noexcept { return static_cast<int>(impl(this).protocol_version()); }
+const Handshake& Socket::handshake() const noexcept { return impl(this).handshake_data(); }
+bool Socket::send(std::string_view data, bool binary) { return impl(this).send_message(data, binary); }
+bool Socket::send(const SharedPacket& packet) { return impl(this).send_shared(packet); }
+void Socket::close() { impl(this).close_by_server(); }
+bool Socket::open() const noexcept { return impl(this).is_open(); }
+std::size_t Socket::buffered_amount() const noexcept { return impl(this).buffered(); }
+std::any& Socket::user_data() noexcept { return impl(this).data(); }
+
+std::string_view Handshake::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (core::iequals(n, name)) return v;
+  }
+  return {};
+}
+
+}  // namespace switchboard::eio

@@ -1,0 +1,161 @@
+#pragma once
+// eio-internal: one Engine.IO session on its loop thread — the transports (polling,
+// WebSocket), the upgrade between them, the heartbeat and the write buffer.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <switchboard/engineio.hpp>
+#include <switchboard/websocket.hpp>
+
+#include "eio/codec/packet.hpp"
+#include "net/loop.hpp"
+#include "net/timer_wheel.hpp"
+#include "ws/socket.hpp"
+
+namespace switchboard::eio::detail {
+
+class Session;
+
+// The answer to one polling request, which may have arrived on another loop: send()
+// runs the HTTP response on the loop that owns the request (home).
+class Reply {
+ public:
+  Reply(http::Response response, net::Loop& home, std::vector<std::pair<std::string, std::string>> headers,
+        bool gzip, bool deflate)
+      : response_(std::move(response)), home_(&home), headers_(std::move(headers)), gzip_(gzip), deflate_(deflate) {}
+
+  // A polling payload (compressed when it is long and the client accepts it).
+  void send_payload(std::string body, const ServerOptions& options);
+  // "ok" for a POST.
+  void send_ok();
+  // {"code":N,"message":...} with 400 (403 for code 4).
+  void send_error(int code, std::string_view message);
+  std::uint64_t id() const noexcept { return id_; }
+  void set_id(std::uint64_t id) noexcept { id_ = id; }
+
+ private:
+  void send(int status, std::string body, std::vector<std::pair<std::string, std::string>> headers);
+
+  http::Response response_;
+  net::Loop* home_;
+  std::vector<std::pair<std::string, std::string>> headers_;  // CORS, hooks
+  bool gzip_ = false;
+  bool deflate_ = false;
+  std::uint64_t id_ = 0;
+};
+
+// Per loop: the sessions it owns.
+struct ThreadSessions {
+  std::unordered_map<std::string, std::shared_ptr<Session>> by_id;
+};
+
+// What every session of a server shares.
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  http::Server* http = nullptr;
+  ServerOptions options;
+  std::function<void(Socket&)> on_connection;
+  ws::detail::Route websocket_route;  // the WebSocket transport's behaviour
+  std::vector<ThreadSessions> threads;
+  std::atomic<std::size_t> session_count{0};
+  std::string upgrades_json;
+
+  void handle(http::Request& request, http::Response& response);
+  void handle_local(const std::string& sid, http::Request& request, http::Response& response, Protocol protocol,
+                    bool websocket, std::vector<std::pair<std::string, std::string>> headers);
+  void handshake(http::Request& request, http::Response& response, Protocol protocol, bool websocket,
+                 std::vector<std::pair<std::string, std::string>> headers);
+  std::shared_ptr<Session> find(unsigned thread, const std::string& sid);
+  bool polling_allowed() const;
+  bool websocket_allowed() const;
+};
+
+class Session final : public Socket, public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerState& server, net::Loop& loop, std::string id, Protocol protocol, Handshake handshake);
+  ~Session();
+
+  // Transport events, on the session's loop.
+  void start_polling(Reply handshake_reply);
+  void start_websocket(ws::detail::Socket& socket);
+  void on_poll(Reply reply);
+  void on_post(std::string_view body, bool binary_content, Reply reply);
+  void on_poll_aborted(std::uint64_t reply_id);
+  void on_probe_socket(ws::detail::Socket& socket);
+  void on_websocket_message(ws::detail::Socket& socket, std::string_view payload, bool binary);
+  void on_websocket_closed(ws::detail::Socket& socket);
+  void on_websocket_drain(ws::detail::Socket& socket);
+  void shut_down() { close("server shutting down"); }
+
+  // Socket's implementation.
+  std::string_view id_view() const noexcept { return id_; }
+  std::string_view transport_name() const noexcept { return websocket_ ? "websocket" : "polling"; }
+  Protocol protocol_version() const noexcept { return protocol_; }
+  const Handshake& handshake_data() const noexcept { return handshake_; }
+  bool send_message(std::string_view data, bool binary);
+  bool send_shared(const SharedPacket& packet);
+  void close_by_server();
+  bool is_open() const noexcept { return state_ == State::open; }
+  std::size_t buffered() const noexcept;
+  std::any& data() noexcept { return user_data_; }
+  bool upgraded() const noexcept { return websocket_ != nullptr; }
+  bool upgrading() const noexcept { return probe_ != nullptr; }
+  net::Loop& loop() const noexcept { return *loop_; }
+
+ private:
+  enum class State : std::uint8_t { open, closing, closed };
+  struct Outgoing {
+    PacketType type;
+    bool binary;
+    std::string data;
+    SharedBuffer frame;  // a broadcast's prebuilt WebSocket frame, or empty
+  };
+
+  void on_packet(const Packet& packet);
+  void queue(PacketType type, std::string_view data = {}, bool binary = false);
+  void write_websocket(const Outgoing& packet);
+  // Answers the pending GET with what is buffered (or `fallback` when nothing is).
+  void flush_poll(std::optional<PacketType> fallback = std::nullopt);
+  void schedule_flush();
+  void close(std::string_view reason);
+  void schedule_ping();
+  // Closes the session if its pong is overdue; true if it is no longer open.
+  bool timed_out();
+  static void on_ping_timer(void* self);
+  static void on_timeout_timer(void* self);
+  static void on_upgrade_timer(void* self);
+  static void on_linger_timer(void* self);
+  void finish_upgrade();
+  void abandon_probe();
+
+  ServerState& server_;
+  net::Loop* loop_;
+  std::string id_;
+  Protocol protocol_;
+  Handshake handshake_;
+  std::any user_data_;
+  State state_ = State::open;
+  ws::detail::Socket* websocket_ = nullptr;  // the transport, once upgraded (or from the start)
+  ws::detail::Socket* probe_ = nullptr;      // a WebSocket being upgraded to
+  bool probed_ = false;                       // "2probe" answered on probe_
+  std::optional<Reply> pending_get_;
+  std::uint64_t next_reply_id_ = 1;
+  std::vector<Outgoing> buffer_;
+  bool flush_scheduled_ = false;
+  net::TimerWheel::Clock::time_point ping_due_{};
+  net::TimerWheel::Clock::time_point timeout_deadline_{};
+  net::TimerWheel::Timer ping_timer_{&Session::on_ping_timer, this};
+  net::TimerWheel::Timer timeout_timer_{&Session::on_timeout_timer, this};
+  net::TimerWheel::Timer upgrade_timer_{&Session::on_upgrade_timer, this};
+  net::TimerWheel::Timer linger_timer_{&Session::on_linger_timer, this};
+  bool awaiting_last_poll_ = false;  // closed by the client's close packet, no GET seen
+};
+
+// The session a WebSocket of the Engine.IO route belongs to (its user data).
+std::shared_ptr<Session> session_of(ws::WebSocket& socket);
+
+}  // namespace switchboard::eio::detail
