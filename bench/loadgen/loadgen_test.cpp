@@ -1,6 +1,7 @@
 // Unit tests of the load generator's pure parts: the histogram's bucket arithmetic and
-// percentiles, URL parsing, and the WebSocket client transport fed with the bytes a
-// server would send (every split point of the input, as STYLE.md §13 asks of codecs).
+// percentiles, URL parsing, HTTP responses, and the WebSocket and Engine.IO client
+// transports fed with the bytes a server would send (every split point of the input,
+// as STYLE.md §13 asks of codecs).
 
 #include <cstring>
 #include <initializer_list>
@@ -10,7 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "core/encoding.hpp"
+#include "eio_transport.hpp"
 #include "histogram.hpp"
+#include "http_response.hpp"
 #include "options.hpp"
 #include "random.hpp"
 #include "ws/codec/frame.hpp"
@@ -81,7 +84,12 @@ TEST(Url, Parses) {
   EXPECT_EQ(url->host, "::1");
   EXPECT_EQ(url->authority(), "[::1]:9000");
 
-  for (const char* bad : {"http://x/", "wss://x/", "ws://:80/", "ws://x:0/", "ws://x:65536/",
+  url = parse_url("http://127.0.0.1:3000/engine.io/", error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->port, 3000);
+  EXPECT_EQ(url->path, "/engine.io/");
+
+  for (const char* bad : {"ftp://x/", "https://x/", "wss://x/", "ws://:80/", "ws://x:0/", "ws://x:65536/",
                           "ws://x:8a/", "ws://[::1/"}) {
     EXPECT_FALSE(parse_url(bad, error)) << bad;
   }
@@ -136,7 +144,7 @@ class WsTransportTest : public ::testing::Test {
     url_ = *parse_url("ws://example.com:9000/echo", error);
     factory_ = make_ws_transport_factory(url_);
     transport_ = factory_->create(random_);
-    transport_->start(out_);
+    transport_->start(0, outs_);
     request_ = text_of(out_);
     out_.clear();
     auto at = request_.find("Sec-WebSocket-Key: ");
@@ -155,14 +163,15 @@ class WsTransportTest : public ::testing::Test {
   FeedStatus feed(std::string bytes) {
     std::vector<std::byte> input(bytes.size());
     if (!bytes.empty()) std::memcpy(input.data(), bytes.data(), bytes.size());
-    return transport_->feed(input, events_, out_);
+    return transport_->feed(0, input, events_, outs_);
   }
 
   Random random_{42};
   Url url_;
   std::unique_ptr<TransportFactory> factory_;
   std::unique_ptr<Transport> transport_;
-  ByteBuffer out_;
+  Outputs outs_;
+  ByteBuffer& out_ = outs_[0];
   Events events_;
   std::string request_;
   std::string key_;
@@ -213,9 +222,9 @@ TEST_F(WsTransportTest, EveryMessageAtEverySplitPoint) {
 TEST_F(WsTransportTest, SendsMaskedFrames) {
   ASSERT_EQ(feed(response()), FeedStatus::ok);
   std::string big(70'000, 'x');
-  transport_->send(std::as_bytes(std::span(big.data(), big.size())), true, out_);
+  transport_->send(std::as_bytes(std::span(big.data(), big.size())), true, outs_);
   std::string small = "hi";
-  transport_->send(std::as_bytes(std::span(small.data(), small.size())), false, out_);
+  transport_->send(std::as_bytes(std::span(small.data(), small.size())), false, outs_);
   auto frames = client_frames(out_);
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0].first, ws::Opcode::binary);
@@ -226,7 +235,7 @@ TEST_F(WsTransportTest, SendsMaskedFrames) {
 
 TEST_F(WsTransportTest, OurCloseAnswered) {
   ASSERT_EQ(feed(response()), FeedStatus::ok);
-  transport_->close(out_);
+  transport_->close(outs_);
   auto frames = client_frames(out_);
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].first, ws::Opcode::close);
@@ -284,6 +293,349 @@ TEST_F(WsTransportTest, ProtocolViolationsFail) {
     ASSERT_EQ(feed(response()), FeedStatus::ok);
     EXPECT_EQ(feed(bad), FeedStatus::failed) << static_cast<int>(bad[0]);
   }
+}
+
+// --- HTTP responses ---------------------------------------------------------------------
+
+struct Parsed {
+  ResponseStatus status;
+  HttpResponse response;
+  std::size_t size = 0;
+  std::string body;
+  std::string_view error;
+};
+
+Parsed parse(std::string_view data) {
+  Parsed p;
+  std::string scratch;
+  p.status = parse_response(data, p.response, p.size, scratch, p.error);
+  p.body = std::string(p.response.body);
+  return p;
+}
+
+TEST(HttpResponse, ContentLengthAndChunkedAtEverySplitPoint) {
+  const std::string fixed = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ncontent-length: 5\r\n\r\nhello";
+  const std::string chunked =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nhel\r\nA\r\nlo, world!\r\n0\r\nX-T: 1\r\n\r\n";
+  for (const auto& [response, body] : {std::pair{fixed, std::string("hello")},
+                                       std::pair{chunked, std::string("hello, world!")}}) {
+    for (std::size_t split = 0; split < response.size(); ++split) {
+      EXPECT_EQ(parse(std::string_view(response).substr(0, split)).status, ResponseStatus::need_more) << split;
+    }
+    // Two responses back to back: the first one's size says where the second starts.
+    std::string two = response + response;
+    Parsed p = parse(two);
+    ASSERT_EQ(p.status, ResponseStatus::complete) << p.error;
+    EXPECT_EQ(p.response.status, 200);
+    EXPECT_EQ(p.body, body);
+    EXPECT_EQ(p.size, response.size());
+    EXPECT_FALSE(p.response.connection_close);
+  }
+}
+
+TEST(HttpResponse, ConnectionClose) {
+  Parsed p = parse("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}");
+  ASSERT_EQ(p.status, ResponseStatus::complete);
+  EXPECT_EQ(p.response.status, 400);
+  EXPECT_TRUE(p.response.connection_close);
+  p = parse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_EQ(p.status, ResponseStatus::complete);
+  EXPECT_TRUE(p.response.connection_close);
+  p = parse("HTTP/1.1 204 No Content\r\n\r\n");
+  ASSERT_EQ(p.status, ResponseStatus::complete);
+  EXPECT_EQ(p.body, "");
+}
+
+TEST(HttpResponse, Refusals) {
+  for (std::string bad : {
+           std::string("HTTP/1.1 200 OK\r\n\r\n"),  // framed by nothing
+           std::string("HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n"),
+           std::string("HTTP/1.1 100 Continue\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+           std::string("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n0\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"),
+           std::string("HTTP/1.1 200 OK\r\n folded\r\nContent-Length: 0\r\n\r\n"),
+           std::string(20000, 'x'),
+       }) {
+    Parsed p = parse(bad);
+    EXPECT_EQ(p.status, ResponseStatus::invalid) << bad.substr(0, 60);
+    EXPECT_FALSE(p.error.empty());
+  }
+}
+
+// --- Engine.IO -----------------------------------------------------------------------------
+
+std::string http_ok(std::string_view body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+constexpr std::string_view open_json =
+    R"({"sid":"AAb-c_d","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})";
+
+// "0{json}" (built by append: GCC 12 warns wrongly on "0" + std::string, PR 105651).
+std::string open_packet() { return std::string(1, '0').append(open_json); }
+
+std::span<const std::byte> bytes_of(std::string_view text) { return std::as_bytes(std::span(text.data(), text.size())); }
+
+// The request heads and bodies in a channel's output.
+struct SentRequest {
+  std::string head;
+  std::string body;
+};
+std::vector<SentRequest> requests_in(ByteBuffer& out) {
+  std::vector<SentRequest> requests;
+  std::string text = text_of(out);
+  out.clear();
+  while (!text.empty()) {
+    auto end = text.find("\r\n\r\n");
+    EXPECT_NE(end, std::string::npos);
+    if (end == std::string::npos) break;
+    SentRequest r;
+    r.head = text.substr(0, end + 4);
+    std::size_t length = 0;
+    if (auto at = r.head.find("Content-Length: "); at != std::string::npos) length = std::stoul(r.head.substr(at + 16));
+    r.body = text.substr(end + 4, length);
+    text.erase(0, end + 4 + length);
+    requests.push_back(std::move(r));
+  }
+  return requests;
+}
+
+class PollingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make(false); }
+
+  void make(bool one_channel) {
+    std::string error;
+    url_ = *parse_url("http://example.com:3000/engine.io/", error);
+    factory_ = make_eio_polling_factory(url_, one_channel);
+    transport_ = factory_->create(random_);
+    for (auto& out : outs_) out.clear();
+    events_ = Events{};
+  }
+
+  FeedStatus feed(unsigned channel, std::string bytes) {
+    std::vector<std::byte> input(bytes.size());
+    if (!bytes.empty()) std::memcpy(input.data(), bytes.data(), bytes.size());
+    return transport_->feed(channel, input, events_, outs_);
+  }
+
+  // Handshake done, the first poll out, the POST channel connected.
+  void open() {
+    transport_->start(0, outs_);
+    auto handshake = requests_in(outs_[0]);
+    ASSERT_EQ(handshake.size(), 1u);
+    EXPECT_EQ(handshake[0].head,
+              "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: example.com:3000\r\n\r\n");
+    ASSERT_EQ(feed(0, http_ok(open_packet())), FeedStatus::ok) << transport_->error();
+    ASSERT_EQ(events_.opens, 1);
+    auto poll = requests_in(outs_[0]);
+    ASSERT_EQ(poll.size(), 1u);
+    EXPECT_EQ(poll[0].head,
+              "GET /engine.io/?EIO=4&transport=polling&sid=AAb-c_d HTTP/1.1\r\nHost: example.com:3000\r\n\r\n");
+    transport_->start(1, outs_);
+  }
+
+  Random random_{7};
+  Url url_;
+  std::unique_ptr<TransportFactory> factory_;
+  std::unique_ptr<Transport> transport_;
+  Outputs outs_;
+  Events events_;
+};
+
+TEST_F(PollingTest, QueuedMessagesLeaveInOnePostAtATime) {
+  open();
+  transport_->send(bytes_of("hello"), false, outs_);
+  transport_->send(bytes_of(std::string("\x00\xff\x10", 3)), true, outs_);
+  transport_->before_flush(outs_);
+  auto posts = requests_in(outs_[1]);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].head.rfind("POST /engine.io/?EIO=4&transport=polling&sid=AAb-c_d HTTP/1.1\r\n", 0), 0u);
+  EXPECT_NE(posts[0].head.find("\r\nContent-Type: text/plain;charset=UTF-8\r\n"), std::string::npos);
+  EXPECT_EQ(posts[0].head.find("Connection"), std::string::npos);
+  EXPECT_EQ(posts[0].body, "4hello\x1e" "bAP8Q");
+  // One POST in flight: what is sent meanwhile waits for the "ok".
+  transport_->send(bytes_of("a"), false, outs_);
+  transport_->send(bytes_of("b"), false, outs_);
+  transport_->before_flush(outs_);
+  EXPECT_TRUE(outs_[1].empty());
+  ASSERT_EQ(feed(1, http_ok("ok")), FeedStatus::ok);
+  transport_->before_flush(outs_);
+  posts = requests_in(outs_[1]);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].body, "4a\x1e" "4b");
+  EXPECT_TRUE(outs_[0].empty());  // the poll is still out: no second GET
+}
+
+TEST_F(PollingTest, PollAnswersAtEverySplitPoint) {
+  // Two answers: text and binary messages and a ping, then a noop; each answer is
+  // followed by the next GET, and the ping by a pong in the next POST.
+  std::string stream = http_ok("4hi\x1e" "bAP8Q\x1e" "2\x1e" "4there") +
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n6\r\n0\r\n\r\n";
+  for (std::size_t split = 0; split <= stream.size(); ++split) {
+    make(false);
+    open();
+    ASSERT_EQ(feed(0, stream.substr(0, split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(feed(0, stream.substr(split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(events_.messages.size(), 3u) << split;
+    EXPECT_EQ(events_.messages[0], "hi");
+    EXPECT_FALSE(events_.binaries[0]);
+    EXPECT_EQ(events_.messages[1], std::string("\x00\xff\x10", 3));
+    EXPECT_TRUE(events_.binaries[1]);
+    EXPECT_EQ(events_.messages[2], "there");
+    EXPECT_EQ(requests_in(outs_[0]).size(), 2u) << split;
+    transport_->before_flush(outs_);
+    auto posts = requests_in(outs_[1]);
+    ASSERT_EQ(posts.size(), 1u);
+    EXPECT_EQ(posts[0].body, "3");
+  }
+}
+
+TEST_F(PollingTest, PostsAreCutAtTheServersMaxPayload) {
+  transport_->start(0, outs_);
+  requests_in(outs_[0]);
+  ASSERT_EQ(feed(0, http_ok(R"(0{"sid":"s","maxPayload":11})")), FeedStatus::ok) << transport_->error();
+  transport_->start(1, outs_);
+  for (const char* m : {"1234", "5678", "abcdefghijklmn", "x"}) transport_->send(bytes_of(m), false, outs_);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 4; ++i) {
+    transport_->before_flush(outs_);
+    auto posts = requests_in(outs_[1]);
+    ASSERT_LE(posts.size(), 1u);
+    if (posts.empty()) break;
+    bodies.push_back(posts[0].body);
+    ASSERT_EQ(feed(1, http_ok("ok")), FeedStatus::ok);
+  }
+  // "41234" 0x1e "45678" is 11 bytes: it fits; a packet larger than the limit goes alone.
+  EXPECT_EQ(bodies, (std::vector<std::string>{"41234\x1e" "45678", "4abcdefghijklmn", "4x"}));
+}
+
+TEST_F(PollingTest, OurCloseIsTheLastPost) {
+  open();
+  transport_->send(bytes_of("bye"), false, outs_);
+  transport_->close(outs_);
+  transport_->before_flush(outs_);
+  auto posts = requests_in(outs_[1]);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_NE(posts[0].head.find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(posts[0].body, "4bye\x1e" "1");
+  EXPECT_EQ(feed(0, http_ok("6")), FeedStatus::ok);  // the poll, released: no new GET
+  EXPECT_TRUE(outs_[0].empty());
+  EXPECT_EQ(feed(1, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), FeedStatus::closed);
+  EXPECT_FALSE(transport_->closed_by_peer());
+  EXPECT_TRUE(transport_->server_closes_tcp());
+}
+
+TEST_F(PollingTest, OneChannelHandshakeThenClose) {
+  make(true);
+  EXPECT_EQ(transport_->channels(), 1u);
+  transport_->start(0, outs_);
+  requests_in(outs_[0]);
+  ASSERT_EQ(feed(0, http_ok(open_packet())), FeedStatus::ok);
+  EXPECT_EQ(events_.opens, 1);
+  EXPECT_TRUE(outs_[0].empty());  // no long-polling GET
+  transport_->close(outs_);
+  transport_->before_flush(outs_);
+  auto posts = requests_in(outs_[0]);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].body, "1");
+  EXPECT_EQ(feed(0, http_ok("ok")), FeedStatus::closed);
+}
+
+TEST_F(PollingTest, ServerCloseAndErrors) {
+  open();
+  EXPECT_EQ(feed(0, http_ok("4last\x1e" "1")), FeedStatus::closed);
+  EXPECT_EQ(events_.messages.size(), 1u);
+  EXPECT_TRUE(transport_->closed_by_peer());
+  EXPECT_FALSE(transport_->server_closes_tcp());
+
+  for (std::string bad : {
+           std::string("HTTP/1.1 400 Bad Request\r\nContent-Length: 38\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"),
+           http_ok("0{}"),   // an open packet in a poll
+           http_ok("9x"),    // no such packet type
+           http_ok(""),      // an empty payload
+           http_ok("bA"),    // bad base64
+       }) {
+    make(false);
+    open();
+    EXPECT_EQ(feed(0, bad), FeedStatus::failed) << bad;
+    EXPECT_FALSE(transport_->error().empty());
+  }
+  for (std::string bad : {http_ok("1"), http_ok(R"(0{"upgrades":[]})"),
+                          std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")}) {
+    make(false);
+    transport_->start(0, outs_);
+    EXPECT_EQ(feed(0, bad), FeedStatus::failed) << bad;
+    EXPECT_EQ(events_.opens, 0);
+  }
+  make(false);
+  open();
+  EXPECT_EQ(feed(1, http_ok("ok")), FeedStatus::failed);  // a response to no request
+}
+
+class EioWebSocketTest : public WsTransportTest {
+ protected:
+  void SetUp() override {
+    std::string error;
+    url_ = *parse_url("ws://example.com:9000/engine.io/", error);
+    factory_ = make_eio_websocket_factory(url_);
+    transport_ = factory_->create(random_);
+    transport_->start(0, outs_);
+    request_ = text_of(out_);
+    out_.clear();
+    auto at = request_.find("Sec-WebSocket-Key: ");
+    key_ = request_.substr(at + 19, 24);
+    events_ = Events{};
+  }
+};
+
+TEST_F(EioWebSocketTest, OpensOnTheOpenPacket) {
+  EXPECT_EQ(request_.rfind("GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n", 0), 0u);
+  std::string stream = response() + server_frame(ws::Opcode::text, open_packet()) +
+                       server_frame(ws::Opcode::text, "4hello") +
+                       server_frame(ws::Opcode::binary, std::string("\x00\x01", 2)) +
+                       server_frame(ws::Opcode::text, "2") + server_frame(ws::Opcode::text, "6");
+  for (std::size_t split = 0; split <= stream.size(); ++split) {
+    SetUp();
+    std::string s = response() + stream.substr(response().size());  // the new key's accept
+    ASSERT_EQ(feed(s.substr(0, split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(feed(s.substr(split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(events_.opens, 1);
+    ASSERT_EQ(events_.messages.size(), 2u);
+    EXPECT_EQ(events_.messages[0], "hello");
+    EXPECT_FALSE(events_.binaries[0]);
+    EXPECT_EQ(events_.messages[1], std::string("\x00\x01", 2));
+    EXPECT_TRUE(events_.binaries[1]);
+    auto replies = client_frames(out_);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].first, ws::Opcode::text);
+    EXPECT_EQ(replies[0].second, "3");
+  }
+}
+
+TEST_F(EioWebSocketTest, MessagesAndErrors) {
+  ASSERT_EQ(feed(response()), FeedStatus::ok);
+  EXPECT_EQ(events_.opens, 0);  // the 101 alone does not open the session
+  ASSERT_EQ(feed(server_frame(ws::Opcode::text, open_packet())), FeedStatus::ok);
+  EXPECT_EQ(events_.opens, 1);
+  transport_->send(bytes_of("hi"), false, outs_);
+  transport_->send(bytes_of(std::string("\x00", 1)), true, outs_);
+  auto frames = client_frames(out_);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0], std::make_pair(ws::Opcode::text, std::string("4hi")));
+  EXPECT_EQ(frames[1], std::make_pair(ws::Opcode::binary, std::string("\x00", 1)));
+  EXPECT_EQ(feed(server_frame(ws::Opcode::text, "x")), FeedStatus::failed);
+
+  SetUp();
+  ASSERT_EQ(feed(response()), FeedStatus::ok);
+  EXPECT_EQ(feed(server_frame(ws::Opcode::text, "4early")), FeedStatus::failed);
+  EXPECT_FALSE(transport_->error().empty());
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ const char* to_string(ScenarioKind kind) noexcept {
 const char* to_string(TransportKind kind) noexcept {
   switch (kind) {
     case TransportKind::websocket: return "ws";
+    case TransportKind::eio_websocket: return "eio-websocket";
+    case TransportKind::eio_polling: return "eio-polling";
   }
   return "?";
 }
@@ -33,18 +35,22 @@ std::string Url::authority() const {
 }
 
 std::optional<Url> parse_url(const std::string& text, std::string& error) {
-  constexpr std::string_view scheme = "ws://";
-  if (text.rfind("wss://", 0) == 0) {
-    error = "wss:// is not supported (no TLS in the load generator)";
+  if (text.rfind("wss://", 0) == 0 || text.rfind("https://", 0) == 0) {
+    error = "wss:// and https:// are not supported (no TLS in the load generator)";
     return std::nullopt;
   }
-  if (text.rfind(scheme, 0) != 0) {
-    error = "the URL must start with ws://";
+  std::size_t scheme_size = 0;
+  if (text.rfind("ws://", 0) == 0) {
+    scheme_size = 5;
+  } else if (text.rfind("http://", 0) == 0) {
+    scheme_size = 7;
+  } else {
+    error = "the URL must start with ws:// or http://";
     return std::nullopt;
   }
   Url url;
   url.text = text;
-  std::string_view rest = std::string_view(text).substr(scheme.size());
+  std::string_view rest = std::string_view(text).substr(scheme_size);
   std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   url.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
@@ -121,7 +127,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.get_formatter()->column_width(34);
 
   std::string url_text;
-  app.add_option("--url", url_text, "Target, ws://HOST[:PORT][/PATH] (e.g. ws://127.0.0.1:8080/echo)")
+  app.add_option("--url", url_text,
+                 "Target, ws://HOST[:PORT][/PATH] or http://… (e.g. ws://127.0.0.1:8080/echo;\n"
+                 "for Engine.IO the path of the endpoint, http://127.0.0.1:3000/engine.io/)")
       ->required();
   const std::map<std::string, ScenarioKind> scenarios{
       {"echo", ScenarioKind::echo}, {"idle", ScenarioKind::idle}, {"connect", ScenarioKind::connect}};
@@ -130,13 +138,20 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "echo: pipelined messages, reports messages/s and round-trip latency;\n"
                  "idle: open --connections and hold them silent for --duration, reports how many\n"
                  "stayed open and the server's RSS per connection;\n"
-                 "connect: connect + upgrade + close handshake in a loop, reports connections/s")
+                 "connect: connect + handshake + close in a loop, reports connections/s (Engine.IO:\n"
+                 "sessions opened and closed, i.e. handshakes/s)")
       ->check(CLI::IsMember(scenarios))
       ->capture_default_str();
-  const std::map<std::string, TransportKind> transports{{"ws", TransportKind::websocket}};
+  const std::map<std::string, TransportKind> transports{{"ws", TransportKind::websocket},
+                                                        {"eio-websocket", TransportKind::eio_websocket},
+                                                        {"eio-polling", TransportKind::eio_polling}};
   std::string transport = "ws";
   app.add_option("--transport", transport,
-                 "Protocol spoken on each connection: ws (RFC 6455, no extensions)")
+                 "Protocol spoken by each session: ws (RFC 6455, no extensions);\n"
+                 "eio-websocket (Engine.IO v4, WebSocket only: PATH?EIO=4&transport=websocket);\n"
+                 "eio-polling (Engine.IO v4 HTTP long-polling: one keep-alive connection holds the\n"
+                 "GET, another carries the POSTs; messages queued while a POST is out leave\n"
+                 "together in the next; connect uses one connection per session)")
       ->check(CLI::IsMember(transports))
       ->capture_default_str();
   app.add_option("--threads", options.threads,

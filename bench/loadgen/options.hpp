@@ -10,12 +10,13 @@
 namespace switchboard::loadgen {
 
 enum class ScenarioKind { echo, idle, connect };
-enum class TransportKind { websocket };
+enum class TransportKind { websocket, eio_websocket, eio_polling };
 
 const char* to_string(ScenarioKind kind) noexcept;
 const char* to_string(TransportKind kind) noexcept;
 
-// ws://host[:port][/path]: the target, resolved once at start.
+// ws://host[:port][/path] or http://…: the target, resolved once at start. The scheme
+// only says which default port; the transport decides what is spoken.
 struct Url {
   std::string host;
   std::uint16_t port = 80;
@@ -26,7 +27,8 @@ struct Url {
   std::string authority() const;
 };
 
-// Parses a ws:// URL (wss:// is refused: the load generator has no TLS).
+// Parses a ws:// or http:// URL (wss:// and https:// are refused: the load generator has
+// no TLS).
 std::optional<Url> parse_url(const std::string& text, std::string& error);
 
 struct Options {

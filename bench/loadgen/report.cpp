@@ -134,8 +134,10 @@ void print_summary(const Options& options, const RunResult& r) {
       break;
     case ScenarioKind::connect:
       std::fprintf(stderr, "concurrency %u; window %.2f s\n", options.concurrency, r.window_s);
-      std::fprintf(stderr, "connections/s  %12.0f   (%llu completed)\n", d.primary_rate,
-                   static_cast<unsigned long long>(w.closed_clean));
+      // Engine.IO: a completed connection is a session opened (handshake) and closed.
+      std::fprintf(stderr, "%s  %12.0f   (%llu completed)\n",
+                   options.transport == TransportKind::websocket ? "connections/s" : "handshakes/s ",
+                   d.primary_rate, static_cast<unsigned long long>(w.closed_clean));
       break;
     case ScenarioKind::idle:
       std::fprintf(stderr, "held %.2f s; opened %llu of %u in %.2f s; %llu still open at the end\n",

@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +34,14 @@ constexpr std::int64_t shutdown_grace_ns = 2 * ns_per_s;
 constexpr std::int64_t timeout_scan_interval_ns = 100 * ns_per_ms;
 constexpr int max_failures_reported = 5;
 
+// An epoll entry names a session's slot and one of its channels; 0 is the wake-up
+// eventfd. Slot numbers are stable for the session's life, and a slot is reused only
+// after the turn in which its session closed, so a stale event in the same batch
+// finds the session closed and is skipped.
+std::uint64_t key_of(const Connection& c, unsigned channel) noexcept {
+  return (std::uint64_t{c.slot} << 8) | (channel + 1);
+}
+
 }  // namespace
 
 Worker::Worker(const Options& options, const TransportFactory& factory, Control& control,
@@ -47,7 +56,7 @@ Worker::Worker(const Options& options, const TransportFactory& factory, Control&
   if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(std::string("epoll/eventfd: ") + std::strerror(errno));
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // the wake-up eventfd is the only event without a connection
+  ev.data.u64 = 0;  // the wake-up eventfd is the only event without a session
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
   }
@@ -55,7 +64,10 @@ Worker::Worker(const Options& options, const TransportFactory& factory, Control&
 
 Worker::~Worker() {
   for (auto& slot : slots_) {
-    if (slot && slot->state != ConnState::closed) ::close(slot->fd);
+    if (!slot || slot->state == ConnState::closed) continue;
+    for (unsigned i = 0; i < slot->channel_count; ++i) {
+      if (slot->channels[i].fd >= 0) ::close(slot->channels[i].fd);
+    }
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -76,20 +88,22 @@ void Worker::run() {
     int n = epoll_wait(epoll_fd_, events.data(), max_events, stopping_ ? 10 : 100);
     now_ = now_ns();
     for (int i = 0; i < n; ++i) {
-      auto* c = static_cast<Connection*>(events[i].data.ptr);
+      std::uint64_t key = events[i].data.u64;
       std::uint32_t ev = events[i].events;
-      if (!c) {
+      if (key == 0) {
         std::uint64_t count;
         [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
         continue;
       }
-      if (c->state == ConnState::closed) continue;
-      if (c->state == ConnState::connecting) {
-        on_connected(*c);
+      Connection& c = *slots_[key >> 8];
+      unsigned channel = static_cast<unsigned>(key & 0xff) - 1;
+      if (c.state == ConnState::closed) continue;
+      if (!c.channels[channel].connected) {
+        on_connected(c, channel);
         continue;
       }
-      if ((ev & EPOLLOUT) && c->want_write) flush(*c);
-      if (c->state != ConnState::closed && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) on_readable(*c);
+      if ((ev & EPOLLOUT) && c.channels[channel].want_write) write(c, channel);
+      if (c.state != ConnState::closed && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) on_readable(c, channel);
     }
     if (!stopping_) scenario_->on_turn(*this);
     flush_all();
@@ -121,33 +135,18 @@ Connection& Worker::allocate() {
 
 Connection* Worker::connect() {
   if (stopping_) return nullptr;
-  const auto* address = reinterpret_cast<const sockaddr*>(&options_.address);
-  int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    stats_.connect_failures.add();
-    return nullptr;
-  }
-  // Small messages must leave now, not after Nagle's 40 ms.
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd, address, options_.address_length) != 0 && errno != EINPROGRESS) {
-    ::close(fd);
-    stats_.connect_failures.add();
-    return nullptr;
-  }
   Connection& c = allocate();
-  c.fd = fd;
+  c.transport = factory_.create(random_);
+  c.channel_count = static_cast<std::uint8_t>(std::min(c.transport->channels(), max_channels));
   c.state = ConnState::connecting;
   c.outcome = Outcome::clean;
-  c.opened = c.queued = c.want_write = false;
+  c.opened = c.queued = false;
   c.started_ns = now_;
   c.deadline_ns = now_ + static_cast<std::int64_t>(options_.handshake_timeout_s * ns_per_s);
-  c.transport = factory_.create(random_);
-  epoll_event ev{};
-  ev.events = EPOLLOUT;  // writable = connected (or failed: SO_ERROR says)
-  ev.data.ptr = &c;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    ::close(fd);
+  for (unsigned i = 0; i < c.channel_count; ++i) {
+    if (open_channel(c, i)) continue;
+    for (unsigned j = 0; j < i; ++j) ::close(c.channels[j].fd);  // also leaves the epoll set
+    c.channels = {};
     c.state = ConnState::closed;
     c.transport.reset();
     free_slots_.push_back(c.slot);
@@ -160,18 +159,38 @@ Connection* Worker::connect() {
   return &c;
 }
 
-void Worker::on_connected(Connection& c) {
+bool Worker::open_channel(Connection& c, unsigned channel) {
+  const auto* address = reinterpret_cast<const sockaddr*>(&options_.address);
+  int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // Small messages must leave now, not after Nagle's 40 ms.
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event ev{};
+  ev.events = EPOLLOUT;  // writable = connected (or failed: SO_ERROR says)
+  ev.data.u64 = key_of(c, channel);
+  if ((::connect(fd, address, options_.address_length) != 0 && errno != EINPROGRESS) ||
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    return false;
+  }
+  c.channels[channel] = Channel{fd, false, false};
+  return true;
+}
+
+void Worker::on_connected(Connection& c, unsigned channel) {
   int error = 0;
   socklen_t length = sizeof error;
-  if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  if (getsockopt(c.channels[channel].fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
   if (error != 0) {
     last_errno_ = error;
     finish(c, Outcome::connect_failed);
     return;
   }
-  c.state = ConnState::handshaking;
-  watch(c, false);
-  c.transport->start(c.out);
+  c.channels[channel].connected = true;
+  if (channel == 0 && c.state == ConnState::connecting) c.state = ConnState::handshaking;
+  watch(c, channel, false);
+  c.transport->start(channel, c.out);
   queue_flush(c);
 }
 
@@ -215,22 +234,26 @@ void Worker::on_message(std::span<const std::byte> payload, bool binary) {
   scenario_->on_message(*this, *current_, payload, binary);
 }
 
-void Worker::on_readable(Connection& c) {
+void Worker::on_readable(Connection& c, unsigned channel) {
   for (int round = 0; round < reads_per_turn; ++round) {
-    ssize_t n = ::recv(c.fd, read_buffer_.data(), read_buffer_.size(), 0);
+    ssize_t n = ::recv(c.channels[channel].fd, read_buffer_.data(), read_buffer_.size(), 0);
     if (n > 0) {
       now_ = now_ns();
       stats_.bytes_received.add(static_cast<std::uint64_t>(n));
       current_ = &c;
-      FeedStatus status =
-          c.transport->feed({read_buffer_.data(), static_cast<std::size_t>(n)}, *this, c.out);
+      FeedStatus status = c.transport->feed(channel, {read_buffer_.data(), static_cast<std::size_t>(n)},
+                                            *this, c.out);
       current_ = nullptr;
-      if (!c.out.empty()) queue_flush(c);
+      // Even with nothing appended yet: a batching transport may write in before_flush.
+      queue_flush(c);
       if (status == FeedStatus::failed) {
         finish(c, c.opened ? Outcome::protocol_error : Outcome::handshake_failed);
         return;
       }
-      if (status == FeedStatus::closed && c.state != ConnState::finishing) on_session_closed(c);
+      if (status == FeedStatus::closed && c.state != ConnState::finishing) {
+        on_session_closed(c);
+        if (c.state == ConnState::closed) return;
+      }
       if (static_cast<std::size_t>(n) < read_buffer_.size()) return;
       continue;
     }
@@ -239,7 +262,7 @@ void Worker::on_readable(Connection& c) {
       return;
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) on_socket_error(c);
+    if (errno != EAGAIN && errno != EWOULDBLOCK) on_socket_error(c, channel);
     return;
   }
 }
@@ -247,8 +270,13 @@ void Worker::on_readable(Connection& c) {
 void Worker::on_session_closed(Connection& c) {
   // Either our close was answered, or the server closed first and the transport
   // answered it. Either way the server now closes TCP (§7.1.1); wait for its FIN so
-  // that TIME_WAIT stays on the server's side and the client's ports stay free.
+  // that TIME_WAIT stays on the server's side and the client's ports stay free. An
+  // HTTP keep-alive connection that the server keeps open is closed here.
   c.outcome = c.transport->closed_by_peer() ? Outcome::dropped : Outcome::clean;
+  if (!c.transport->server_closes_tcp()) {
+    finish(c, c.outcome);
+    return;
+  }
   c.state = ConnState::finishing;
   c.deadline_ns = now_ + fin_timeout_ns;
 }
@@ -263,16 +291,17 @@ void Worker::on_eof(Connection& c) {
   }
 }
 
-void Worker::on_socket_error(Connection& c) {
+void Worker::on_socket_error(Connection& c, unsigned channel) {
   last_errno_ = errno;
-  switch (c.state) {
-    case ConnState::connecting: finish(c, Outcome::connect_failed); return;
-    default: on_eof(c); return;
+  if (!c.channels[channel].connected) {
+    finish(c, Outcome::connect_failed);
+  } else {
+    on_eof(c);
   }
 }
 
 void Worker::queue_flush(Connection& c) {
-  if (c.queued || c.want_write) return;  // already listed, or EPOLLOUT will flush it
+  if (c.queued) return;
   c.queued = true;
   flush_list_.push_back(&c);
 }
@@ -282,47 +311,56 @@ void Worker::flush_all() {
   for (std::size_t i = 0; i < flush_list_.size(); ++i) {
     Connection& c = *flush_list_[i];
     c.queued = false;
-    if (c.state != ConnState::closed && !c.want_write) flush(c);
+    if (c.state != ConnState::closed) flush(c);
   }
   flush_list_.clear();
 }
 
 void Worker::flush(Connection& c) {
-  auto data = c.out.readable();
-  std::size_t written = 0;
+  c.transport->before_flush(c.out);
+  for (unsigned i = 0; i < c.channel_count && c.state != ConnState::closed; ++i) {
+    // A channel still connecting is written when it connects; a blocked one on EPOLLOUT.
+    if (c.channels[i].connected && !c.channels[i].want_write) write(c, i);
+  }
+}
+
+void Worker::write(Connection& c, unsigned channel) {
+  ByteBuffer& out = c.out[channel];
+  auto data = out.readable();
   if (!data.empty()) {
     ssize_t n;
     do {
-      n = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
+      n = ::send(c.channels[channel].fd, data.data(), data.size(), MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        on_socket_error(c);
+        on_socket_error(c, channel);
         return;
       }
     } else {
-      written = static_cast<std::size_t>(n);
-      stats_.bytes_sent.add(written);
-      c.out.consume(written);
+      stats_.bytes_sent.add(static_cast<std::size_t>(n));
+      out.consume(static_cast<std::size_t>(n));
     }
   }
-  bool blocked = !c.out.empty();
-  if (blocked != c.want_write) watch(c, blocked);
+  bool blocked = !out.empty();
+  if (blocked != c.channels[channel].want_write) watch(c, channel, blocked);
 }
 
-void Worker::watch(Connection& c, bool want_write) {
-  c.want_write = want_write;
+void Worker::watch(Connection& c, unsigned channel, bool want_write) {
+  c.channels[channel].want_write = want_write;
   epoll_event ev{};
   ev.events = EPOLLIN | (want_write ? EPOLLOUT : 0u);
-  ev.data.ptr = &c;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  ev.data.u64 = key_of(c, channel);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.channels[channel].fd, &ev);
 }
 
 void Worker::finish(Connection& c, Outcome outcome) {
   if (c.state == ConnState::closed) return;
   bool was_opened = c.opened;
-  ::close(c.fd);  // also removes it from the epoll set
-  c.fd = -1;
+  for (unsigned i = 0; i < c.channel_count; ++i) {
+    if (c.channels[i].fd >= 0) ::close(c.channels[i].fd);  // also removes it from the epoll set
+    c.channels[i] = Channel{};
+  }
   c.state = ConnState::closed;
   c.outcome = outcome;
   --live_;
@@ -382,8 +420,8 @@ void Worker::scan_timeouts() {
 void Worker::release_closed() {
   for (Connection* c : closed_) {
     c->transport.reset();
-    c->out.release();
-    c->queued = c->want_write = false;
+    for (auto& out : c->out) out.release();
+    c->queued = false;
     free_slots_.push_back(c->slot);
   }
   closed_.clear();

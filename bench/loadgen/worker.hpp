@@ -5,8 +5,11 @@
 //
 // A loop turn: wait for events; read each readable socket into the worker's buffer and
 // feed its transport (no per-connection read buffer; the transport keeps only an
-// unfinished frame); let the scenario act; then write each connection's corked output
-// with one send(); arm EPOLLOUT only after a short write; free closed connections.
+// unfinished frame or response); let the scenario act; then write each session's
+// corked output with one send() per socket; arm EPOLLOUT only after a short write;
+// free closed sessions. A session may own two sockets (Engine.IO polling: a GET
+// channel and a POST channel, see transport.hpp); each socket's epoll entry names
+// its session's slot and the channel.
 //
 // Thread safety: construct on any thread, then run() on one thread; wake() and
 // stats() may be called from any thread. histogram() is for the owning thread, or for
@@ -42,8 +45,8 @@ class Worker final : private TransportEvents {
   const Histogram& histogram() const noexcept { return histogram_; }
 
   // For scenarios, on this worker's thread.
-  // Starts a TCP connect; nullptr if the socket could not be created (counted as a
-  // connect failure) or the worker is stopping.
+  // Starts a session: a TCP connect per transport channel; nullptr if a socket could
+  // not be created (counted as a connect failure) or the worker is stopping.
   Connection* connect();
   void send(Connection& connection, std::span<const std::byte> payload, bool binary);
   // Starts the closing handshake of an open connection; aborts one still connecting.
@@ -62,15 +65,17 @@ class Worker final : private TransportEvents {
   void on_message(std::span<const std::byte> payload, bool binary) override;
 
   Connection& allocate();
-  void on_connected(Connection& c);
-  void on_readable(Connection& c);
+  bool open_channel(Connection& c, unsigned channel);
+  void on_connected(Connection& c, unsigned channel);
+  void on_readable(Connection& c, unsigned channel);
   void on_eof(Connection& c);
-  void on_socket_error(Connection& c);
+  void on_socket_error(Connection& c, unsigned channel);
   void on_session_closed(Connection& c);
   void queue_flush(Connection& c);
   void flush(Connection& c);
+  void write(Connection& c, unsigned channel);
   void flush_all();
-  void watch(Connection& c, bool want_write);
+  void watch(Connection& c, unsigned channel, bool want_write);
   void finish(Connection& c, Outcome outcome);
   void scan_timeouts();
   void release_closed();

@@ -35,7 +35,8 @@ class WsTransport final : public Transport {
   WsTransport(const std::string& request_head, Random& random)
       : request_head_(request_head), random_(random) {}
 
-  void start(ByteBuffer& out) override {
+  void start(unsigned, Outputs& outputs) override {
+    ByteBuffer& out = outputs[0];
     std::array<std::byte, 16> nonce;
     random_.fill(nonce.data(), nonce.size());
     std::string key = core::base64_encode(std::span<const std::byte>(nonce));
@@ -45,7 +46,8 @@ class WsTransport final : public Transport {
     out.append("\r\n\r\n");
   }
 
-  FeedStatus feed(std::span<std::byte> input, TransportEvents& events, ByteBuffer& out) override {
+  FeedStatus feed(unsigned, std::span<std::byte> input, TransportEvents& events, Outputs& outputs) override {
+    ByteBuffer& out = outputs[0];
     if (phase_ == Phase::failed) return FeedStatus::failed;
     if (phase_ == Phase::done) return FeedStatus::closed;  // bytes after the close: ignored
 
@@ -106,11 +108,12 @@ class WsTransport final : public Transport {
     return FeedStatus::ok;
   }
 
-  void send(std::span<const std::byte> payload, bool binary, ByteBuffer& out) override {
-    write_frame(binary ? Opcode::binary : Opcode::text, payload, out);
+  void send(std::span<const std::byte> payload, bool binary, Outputs& out) override {
+    write_frame(binary ? Opcode::binary : Opcode::text, payload, out[0]);
   }
 
-  void close(ByteBuffer& out) override {
+  void close(Outputs& outputs) override {
+    ByteBuffer& out = outputs[0];
     if (phase_ != Phase::open || close_sent_) return;
     std::array<std::byte, 2> code{std::byte{ws::close_code::normal >> 8},
                                   std::byte{ws::close_code::normal & 0xff}};
@@ -293,11 +296,5 @@ std::unique_ptr<TransportFactory> make_ws_transport_factory(const Url& url) {
   return std::make_unique<WsTransportFactory>(url);
 }
 
-std::unique_ptr<TransportFactory> make_transport_factory(const Options& options) {
-  switch (options.transport) {
-    case TransportKind::websocket: return make_ws_transport_factory(options.url);
-  }
-  return nullptr;
-}
 
 }  // namespace switchboard::loadgen

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The Node peer of Switchboard's Engine.IO benchmarks: the `engine.io` package (npm)
+// echoing every message back, text as text and binary as binary, on /engine.io/ —
+// what `switchboard --protocol-test-mode` serves, with the same settings: pingInterval
+// 300 ms, pingTimeout 200 ms, maxHttpBufferSize 1,000,000, polling and websocket,
+// upgrades allowed. Everything else is engine.io's default (no permessage-deflate; HTTP
+// compression only for clients that send Accept-Encoding, which sb-loadgen does not).
+//
+//   node bench/node/eio-echo-server.js --port 8080 [--host 127.0.0.1]
+//
+// Prints "listening on PORT" to stdout once the port is open.
+'use strict';
+
+const http = require('node:http');
+const engine = require('engine.io');
+
+function parseArgs(argv) {
+  const options = { port: 8080, host: '127.0.0.1' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg === '--port') options.port = Number(value());
+    else if (arg === '--host') options.host = value();
+    else if (arg === '--help' || arg === '-h') {
+      console.log('usage: eio-echo-server.js [--port N] [--host 127.0.0.1]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new Error('--port must be 0..65535');
+  }
+  return options;
+}
+
+const options = parseArgs(process.argv.slice(2));
+
+// A plain HTTP server in front: engine.io's attach() takes its path and hands every
+// other request to this listener, so other paths get a 404, as in a typical deployment.
+const server = http.createServer((req, res) => {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not found\n');
+});
+const eio = engine.attach(server, {
+  path: '/engine.io',
+  pingInterval: 300,
+  pingTimeout: 200,
+  maxHttpBufferSize: 1e6,
+  transports: ['polling', 'websocket'],
+  allowUpgrades: true,
+  perMessageDeflate: false,
+});
+
+eio.on('connection', (socket) => {
+  socket.on('message', (data) => {
+    // A Buffer for a binary message, a string for a text one: sent back as it came.
+    socket.send(data);
+  });
+  socket.on('error', () => {});  // a reset by the peer: nothing to do but forget it
+});
+
+server.listen(options.port, options.host, () => {
+  console.log(`listening on ${server.address().port}`);
+});
+
+const stop = () => {
+  eio.close();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 500).unref();
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
