@@ -35,6 +35,7 @@ struct Loop::Impl {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   boost::asio::steady_timer tick{io};
   bool tick_armed = false;
+  std::uint64_t tick_generation = 0;
   bool end_turn_posted = false;
   std::vector<Connection*> flush_list;
   std::vector<Connection*> reap_list;
@@ -133,13 +134,17 @@ void Loop::schedule_timer_at(TimerWheel::Timer& timer, TimerWheel::Clock::time_p
 }
 
 void Loop::arm_tick() {
-  if (impl_->tick_armed || timers_.size() == 0) return;
+  // One Asio timer, set for the wheel's next due tick (not every tick): re-set when a
+  // new timer is due earlier than the wake already set.
+  auto wake = timers_.next_wake();
+  if (!wake) return;
+  if (impl_->tick_armed && impl_->tick.expiry() <= *wake) return;
   impl_->tick_armed = true;
-  // On the wheel's tick boundaries, not a tick after the last wake: no drift.
-  impl_->tick.expires_at(timers_.next_tick_time());
-  impl_->tick.async_wait([this](const boost::system::error_code& ec) {
+  impl_->tick.expires_at(*wake);  // cancels a wait set for later
+  std::uint64_t generation = ++impl_->tick_generation;
+  impl_->tick.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || generation != impl_->tick_generation) return;  // superseded
     impl_->tick_armed = false;
-    if (ec) return;
     timers_.advance(TimerWheel::Clock::now());
     arm_tick();
   });

@@ -400,3 +400,102 @@ TEST(TimerWheelLifetime, WheelOutlivesTheTimer) {
 
 }  // namespace
 }  // namespace switchboard::net
+
+namespace switchboard::net {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = TimerWheel::Clock;
+
+// The wheel's two levels against a plain model: random timers from 1 ms to ten
+// minutes, random cancels, and advances in random steps (some far past a coarse
+// boundary): every timer fires exactly once, on the first advance at or after its
+// deadline rounded up to the tick, never before.
+TEST(TimerWheelLevels, RandomTimersFireOnTheirTickAcrossBothLevels) {
+  // Synthetic time an hour ahead of the real clock, as in the tests above: "now" is
+  // always the last advance.
+  const Clock::time_point start = Clock::now() + 1h;
+  TimerWheel wheel{1ms, Clock::now()};
+  struct Entry {
+    std::unique_ptr<TimerWheel::Timer> timer;
+    std::int64_t due_ms = 0;
+    int fired = 0;
+    std::int64_t fired_at = -1;
+    bool cancelled = false;
+  };
+  std::vector<Entry> entries(3000);
+  std::int64_t now_ms = 0;
+  std::uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  wheel.advance(start);
+  // Fired exactly at the first advance at or after the deadline, rounded up to the tick.
+  for (auto& e : entries) {
+    e.timer = std::make_unique<TimerWheel::Timer>(
+        [](void* context) { static_cast<Entry*>(context)->fired++; }, &e);
+  }
+  // Arm them in batches while time moves, so they are placed against different
+  // current ticks.
+  std::size_t armed = 0;
+  while (armed < entries.size() || wheel.size() > 0) {
+    for (int i = 0; i < 50 && armed < entries.size(); ++i, ++armed) {
+      Entry& e = entries[armed];
+      std::int64_t delay = static_cast<std::int64_t>(next() % 4 == 0 ? next() % 600'000 : next() % 2'000) + 1;
+      e.due_ms = now_ms + delay;
+      wheel.schedule_at(*e.timer, start + std::chrono::milliseconds(e.due_ms));
+      if (next() % 10 == 0) {
+        e.timer->cancel();
+        e.cancelled = true;
+      }
+    }
+    std::int64_t step = static_cast<std::int64_t>(next() % 8 == 0 ? next() % 5'000 : next() % 40) + 1;
+    now_ms += step;
+    wheel.advance(start + std::chrono::milliseconds(now_ms));
+    for (auto& e : entries) {
+      if (e.fired && e.fired_at < 0) e.fired_at = now_ms;
+    }
+  }
+  for (const auto& e : entries) {
+    if (e.cancelled) {
+      EXPECT_EQ(e.fired, 0);
+      continue;
+    }
+    ASSERT_EQ(e.fired, 1) << "due at " << e.due_ms;
+    EXPECT_GE(e.fired_at, e.due_ms) << "fired early";
+    EXPECT_LT(e.fired_at - e.due_ms, 5'001) << "fired later than the first advance after its deadline";
+  }
+}
+
+TEST(TimerWheelLevels, NextWakeIsTheNextDueTickOrTheNextCoarseBoundary) {
+  const Clock::time_point origin = Clock::now();
+  const Clock::time_point start = origin + 1h;  // synthetic time, ahead of the real clock
+  TimerWheel wheel{1ms, origin};
+  wheel.advance(start + 1000ms);
+  EXPECT_FALSE(wheel.next_wake()) << "no timer, no wake";
+  TimerWheel::Timer soon([](void*) {}, nullptr);
+  wheel.schedule_at(soon, start + 1020ms);
+  ASSERT_TRUE(wheel.next_wake());
+  EXPECT_EQ(*wheel.next_wake(), start + 1020ms);
+  soon.cancel();
+  TimerWheel::Timer later([](void*) {}, nullptr);
+  wheel.schedule_at(later, start + 120s);
+  // The cancelled timer's slot may cost one spurious wake (its bit is cleared lazily).
+  wheel.advance(start + 1020ms);
+  // Only a far timer: the wheel wakes at coarse boundaries (every 256 ticks), not
+  // every tick.
+  ASSERT_TRUE(wheel.next_wake());
+  const auto boundary = origin + std::chrono::milliseconds((std::chrono::duration_cast<std::chrono::milliseconds>(start - origin).count() + 1000) / 256 * 256 + 256);
+  EXPECT_EQ(*wheel.next_wake(), boundary);
+  int wakes = 0;
+  while (later.armed() && wakes < 10'000) {
+    wheel.advance(*wheel.next_wake());
+    ++wakes;
+  }
+  EXPECT_FALSE(later.armed());
+  EXPECT_LE(wakes, 119'000 / 256 + 8) << "woke more often than once per coarse slot";
+}
+
+}  // namespace
+}  // namespace switchboard::net
