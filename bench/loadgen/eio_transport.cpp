@@ -273,11 +273,14 @@ class PollingTransport final : public Transport {
   unsigned channels() const noexcept override { return config_.one_channel ? 1 : 2; }
 
   void start(unsigned channel, Outputs& out) override {
-    if (channel == 0) {
+    connected_[channel] = true;
+    // The handshake waits for both connections: once the session exists, the server
+    // expects a pong within pingInterval + pingTimeout (500 ms in the benchmarks), and a
+    // POST connection whose SYN the server's full accept queue dropped would come back
+    // only after the kernel's 1 s retransmission — too late to answer the first ping.
+    if (connected_[0] && (config_.one_channel || connected_[1])) {
       out[0].append(config_.handshake_request);
       in_flight_[0] = Request::handshake;
-    } else {
-      post_channel_ready_ = true;  // queued sends leave in before_flush
     }
   }
 
@@ -306,7 +309,7 @@ class PollingTransport final : public Transport {
   void before_flush(Outputs& out) override {
     if (phase_ != Phase::open || close_sent_) return;
     unsigned channel = config_.one_channel ? 0 : 1;
-    if (in_flight_[channel] != Request::none || (channel == 1 && !post_channel_ready_)) return;
+    if (in_flight_[channel] != Request::none) return;
     if (queue_.empty() && !close_requested_) return;
     // Every queued packet, unless that is more than the server's maxPayload: then the
     // most whole packets that fit (at least one), and the rest in the next POST.
@@ -455,7 +458,7 @@ class PollingTransport final : public Transport {
   TransportEvents* events_ = nullptr;    // during feed()
   Outputs* out_ = nullptr;               // during feed()
   Phase phase_ = Phase::handshake;
-  bool post_channel_ready_ = false;
+  std::array<bool, max_channels> connected_{};
   bool close_requested_ = false;
   bool close_sent_ = false;
   bool peer_closed_ = false;

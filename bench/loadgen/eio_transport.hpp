@@ -7,8 +7,8 @@
 // frame carrying the data as is; each ping "2" is answered with a pong "3" at once. A
 // close is the WebSocket close handshake (what engine.io-client does).
 //
-// eio-polling: HTTP/1.1 long-polling over keep-alive connections. The handshake GET
-// returns the open packet; then channel 0 always holds one GET (its answer: packets
+// eio-polling: HTTP/1.1 long-polling over keep-alive connections. Once both are
+// connected, the handshake GET returns the open packet; then channel 0 always holds one GET (its answer: packets
 // joined by 0x1e, binary ones as "b<base64>"; the next GET leaves as soon as it
 // returns), and channel 1 carries the POSTs, at most one in flight as the protocol
 // requires: what send() queues while a POST is out leaves in the next one, one body for

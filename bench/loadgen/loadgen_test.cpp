@@ -425,9 +425,12 @@ class PollingTest : public ::testing::Test {
     return transport_->feed(channel, input, events_, outs_);
   }
 
-  // Handshake done, the first poll out, the POST channel connected.
+  // Both connections up, handshake done, the first poll out.
   void open() {
     transport_->start(0, outs_);
+    EXPECT_TRUE(outs_[0].empty());  // the handshake waits for the POST connection
+    transport_->start(1, outs_);
+    EXPECT_TRUE(outs_[1].empty());
     auto handshake = requests_in(outs_[0]);
     ASSERT_EQ(handshake.size(), 1u);
     EXPECT_EQ(handshake[0].head,
@@ -438,7 +441,6 @@ class PollingTest : public ::testing::Test {
     ASSERT_EQ(poll.size(), 1u);
     EXPECT_EQ(poll[0].head,
               "GET /engine.io/?EIO=4&transport=polling&sid=AAb-c_d HTTP/1.1\r\nHost: example.com:3000\r\n\r\n");
-    transport_->start(1, outs_);
   }
 
   Random random_{7};
@@ -498,10 +500,10 @@ TEST_F(PollingTest, PollAnswersAtEverySplitPoint) {
 }
 
 TEST_F(PollingTest, PostsAreCutAtTheServersMaxPayload) {
-  transport_->start(0, outs_);
-  requests_in(outs_[0]);
-  ASSERT_EQ(feed(0, http_ok(R"(0{"sid":"s","maxPayload":11})")), FeedStatus::ok) << transport_->error();
   transport_->start(1, outs_);
+  transport_->start(0, outs_);
+  ASSERT_EQ(requests_in(outs_[0]).size(), 1u);
+  ASSERT_EQ(feed(0, http_ok(R"(0{"sid":"s","maxPayload":11})")), FeedStatus::ok) << transport_->error();
   for (const char* m : {"1234", "5678", "abcdefghijklmn", "x"}) transport_->send(bytes_of(m), false, outs_);
   std::vector<std::string> bodies;
   for (int i = 0; i < 4; ++i) {
@@ -571,6 +573,7 @@ TEST_F(PollingTest, ServerCloseAndErrors) {
                           std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")}) {
     make(false);
     transport_->start(0, outs_);
+    transport_->start(1, outs_);
     EXPECT_EQ(feed(0, bad), FeedStatus::failed) << bad;
     EXPECT_EQ(events_.opens, 0);
   }

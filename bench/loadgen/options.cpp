@@ -187,7 +187,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
   app.add_option("--ramp-concurrency", options.ramp_concurrency,
-                 "echo, idle: most handshakes in flight while opening the connections")
+                 "echo, idle: most TCP connects + handshakes in flight while opening the connections\n"
+                 "(an Engine.IO polling session counts twice: it opens two connections)")
       ->check(CLI::Range(1u, 100'000u))
       ->capture_default_str();
   app.add_option("--handshake-timeout", options.handshake_timeout_s,

@@ -43,8 +43,9 @@ struct Options {
   double warmup_s = 2;             // echo, connect: discarded before the window
   double duration_s = 10;          // the measured window (idle: how long to hold)
   unsigned concurrency = 64;       // connect: handshakes in flight
-  // echo, idle: handshakes in flight while opening; bounds the accept backlog and the
-  // SYN burst so that the server sees a ramp, not a flood it would drop.
+  // echo, idle: TCP connects and handshakes in flight while opening (sessions ×
+  // sockets_per_session()); bounds the accept backlog and the SYN burst so that the
+  // server sees a ramp, not a flood it would drop.
   unsigned ramp_concurrency = 2000;
   double handshake_timeout_s = 10;
   double ramp_timeout_s = 120;     // echo, idle: give up waiting for all to open
@@ -53,6 +54,12 @@ struct Options {
 
   sockaddr_storage address{};
   socklen_t address_length = 0;
+
+  // TCP connections per session: Engine.IO polling holds a GET on one and POSTs on
+  // another, except in the connect scenario (see eio_transport.hpp).
+  unsigned sockets_per_session() const noexcept {
+    return transport == TransportKind::eio_polling && scenario != ScenarioKind::connect ? 2 : 1;
+  }
 
   // The smallest payload that carries the send timestamp (8 bytes, or 16 hex digits).
   unsigned min_size() const noexcept { return text ? 16 : 8; }

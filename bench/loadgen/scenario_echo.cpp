@@ -24,7 +24,7 @@ class EchoScenario final : public Scenario {
  public:
   EchoScenario(const Options& options, unsigned share, unsigned worker)
       : options_(options),
-        ramp_(share, options.ramp_concurrency / options.threads),
+        ramp_(share, options.ramp_concurrency / options.threads / options.sockets_per_session()),
         worker_(worker),
         payload_(options.size),
         expected_(options.size) {}

@@ -12,7 +12,7 @@ namespace {
 class IdleScenario final : public Scenario {
  public:
   IdleScenario(const Options& options, unsigned share)
-      : ramp_(share, options.ramp_concurrency / options.threads) {}
+      : ramp_(share, options.ramp_concurrency / options.threads / options.sockets_per_session()) {}
 
   void on_turn(Worker& worker) override { ramp_.step(worker); }
 
