@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Engine.IO v4 benchmark: Switchboard (`switchboard --protocol-test-mode`) against Node's
+# `engine.io`, both serving an echo at /engine.io/ with the same settings (pingInterval
+# 300 ms, pingTimeout 200 ms), same load generator, same machine, server pinned to one
+# CPU and sb-loadgen to another.
+#
+#   bench/run-eio.sh            # full run: every scenario 3 times, medians (~8 min)
+#   bench/run-eio.sh --quick    # smoke test: 1 run each, short windows (~1.5 min)
+#
+# Options:
+#   --quick               1 run per scenario, 1 s warmup, 3 s windows
+#   --runs N              runs per scenario (default 3; the table shows the median)
+#   --servers LIST        comma-separated, from: switchboard,node (default: both when
+#                         available)
+#   --scenarios LIST      comma-separated, from: connect-polling,connect-ws,polling100,
+#                         polling1000,ws100,ws1000 (default: all but polling1000)
+#   --server-cpu N        CPU for the server (default 0)
+#   --loadgen-cpu N       CPU for sb-loadgen (default 1)
+#   --out DIR             where the raw JSON and logs go (default build/bench-results/eio-DATE)
+#   --no-build            do not run cmake (use the binaries as they are)
+#
+# Each run starts a fresh server process and stops it by PID afterwards. The table goes
+# to stdout as Markdown; progress and logs go to stderr and to --out.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+COMMAND_LINE="bench/run-eio.sh${*:+ $*}"
+
+QUICK=0
+RUNS=3
+SERVERS=""
+SCENARIOS="connect-polling,connect-ws,polling100,ws100,ws1000"
+SERVER_CPU=0
+LOADGEN_CPU=1
+OUT=""
+BUILD=1
+
+usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while (($#)); do
+  case "$1" in
+    --quick) QUICK=1; RUNS=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --servers) SERVERS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --server-cpu) SERVER_CPU=$2; shift ;;
+    --loadgen-cpu) LOADGEN_CPU=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run-eio.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if ((QUICK)); then
+  WARMUP=1; DURATION=3
+else
+  WARMUP=2; DURATION=10
+fi
+
+log() { echo "run-eio: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+for tool in jq node taskset ss; do
+  command -v "$tool" >/dev/null || die "needs $tool"
+done
+
+BUILD_DIR=build/release
+LOADGEN=$BUILD_DIR/bench/sb-loadgen
+SWITCHBOARD=$BUILD_DIR/switchboard
+
+# --- build -------------------------------------------------------------------------
+if ((BUILD)); then
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    log "configuring the release tree (cmake --preset release)"
+    cmake --preset release >&2
+  fi
+  # Only the two binaries: the rest of the tree may be mid-edit by others.
+  log "building sb-loadgen and switchboard ($BUILD_DIR)"
+  cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
+  cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
+fi
+[[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
+"$LOADGEN" --help 2>&1 | grep -q -- 'eio-polling' || die "$LOADGEN does not know --transport eio-polling (rebuild it)"
+
+# --- servers -------------------------------------------------------------------------
+switchboard_ready() { [[ -x $SWITCHBOARD ]] && "$SWITCHBOARD" --help 2>&1 | grep -q -- '--protocol-test-mode'; }
+node_ready() { [[ -f node_modules/engine.io/package.json ]]; }
+
+if [[ -z $SERVERS ]]; then
+  SERVERS=""
+  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: $SWITCHBOARD has no --protocol-test-mode"; fi
+  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
+fi
+[[ -n $SERVERS ]] || die "no server to benchmark"
+IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
+for s in "${SERVER_LIST[@]}"; do
+  case $s in
+    switchboard) switchboard_ready || die "$SWITCHBOARD does not list --protocol-test-mode in --help" ;;
+    node) node_ready || die "node_modules/engine.io is missing (npm ci)" ;;
+    *) die "unknown server $s" ;;
+  esac
+done
+
+CPUS=$(nproc)
+PIN_SERVER=(taskset -c "$SERVER_CPU")
+PIN_LOADGEN=(taskset -c "$LOADGEN_CPU")
+if ((CPUS < 2)); then
+  log "only $CPUS CPU: not pinning (server and load generator share it)"
+  PIN_SERVER=(); PIN_LOADGEN=()
+fi
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+OUT=${OUT:-build/bench-results/eio-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+log "raw results in $OUT"
+
+SERVER_PID=""
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on now (the kernel picks it; the server binds it right after).
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+server_command() {  # name port
+  case $1 in
+    switchboard) echo "$SWITCHBOARD --protocol-test-mode --host 127.0.0.1 --port $2 --threads 1" ;;
+    node) echo "node bench/node/eio-echo-server.js --port $2" ;;
+  esac
+}
+
+start_server() {  # name port logfile
+  local command
+  command=$(server_command "$1" "$2")
+  # taskset execs the server, so $! is the server's own PID.
+  # shellcheck disable=SC2086
+  "${PIN_SERVER[@]}" $command >"$3" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    if ss -Hltn "sport = :$2" | grep -q .; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$3" >&2; die "$1 exited at start"; }
+    sleep 0.1
+  done
+  die "$1 did not open port $2 within 10 s"
+}
+
+scenario_args() {  # scenario
+  local echo="--scenario echo --inflight 8 --size 32 --warmup $WARMUP --duration $DURATION"
+  case $1 in
+    connect-polling) echo "--transport eio-polling --scenario connect --concurrency 64 --warmup $WARMUP --duration $DURATION" ;;
+    connect-ws) echo "--transport eio-websocket --scenario connect --concurrency 64 --warmup $WARMUP --duration $DURATION" ;;
+    polling100) echo "--transport eio-polling --connections 100 $echo" ;;
+    polling1000) echo "--transport eio-polling --connections 1000 $echo" ;;
+    ws100) echo "--transport eio-websocket --connections 100 $echo" ;;
+    ws1000) echo "--transport eio-websocket --connections 1000 $echo" ;;
+    *) die "unknown scenario $1" ;;
+  esac
+}
+
+# --- runs ------------------------------------------------------------------------------
+for scenario in "${SCENARIO_LIST[@]}"; do
+  args=$(scenario_args "$scenario")
+  for server in "${SERVER_LIST[@]}"; do
+    for run in $(seq "$RUNS"); do
+      port=$(free_port)
+      name="$server-$scenario-$run"
+      url="http://127.0.0.1:$port/engine.io/"
+      start_server "$server" "$port" "$OUT/$name.server.log"
+      log "$name: sb-loadgen $args --url $url --server-pid $SERVER_PID"
+      # shellcheck disable=SC2086
+      if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $args --url "$url" \
+          --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
+        log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
+      fi
+      tail -n 9 "$OUT/$name.log" | grep -E '/s |latency|handshake \(|errors|warning|sb-loadgen:' | sed "s/^/  /" >&2 || true
+      stop_server
+    done
+  done
+done
+
+# --- table -----------------------------------------------------------------------------
+# median SERVER SCENARIO JQ_FIELD: the median over the runs that produced a number.
+median() {
+  local values
+  values=$(for run in $(seq "$RUNS"); do
+    f="$OUT/$1-$2-$run.json"
+    [[ -s $f ]] && jq -r ".$3 // empty" "$f" 2>/dev/null
+  done | sort -g)
+  [[ -n $values ]] || { echo ""; return; }
+  awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2}' <<<"$values"
+}
+total() {  # SERVER SCENARIO JQ_FIELD: the sum over the runs
+  for run in $(seq "$RUNS"); do
+    f="$OUT/$1-$2-$run.json"
+    [[ -s $f ]] && jq -r ".$3 // 0" "$f" 2>/dev/null
+  done | awk '{s += $1} END {print s + 0}'
+}
+fmt() {  # VALUE DECIMALS: 1234567.8 0 -> 1,234,568
+  [[ -n $1 ]] || { echo "—"; return; }
+  awk -v v="$1" -v d="$2" 'BEGIN {
+    s = sprintf("%." d "f", v); sign = ""
+    if (substr(s, 1, 1) == "-") { sign = "-"; s = substr(s, 2) }
+    dot = index(s, "."); int_part = dot ? substr(s, 1, dot - 1) : s; frac = dot ? substr(s, dot) : ""
+    out = ""
+    while (length(int_part) > 3) { out = "," substr(int_part, length(int_part) - 2) out; int_part = substr(int_part, 1, length(int_part) - 3) }
+    print sign int_part out frac
+  }'
+}
+ratio() {  # A B
+  [[ -n $1 && -n $2 ]] || { echo "—"; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f×\n", a / b }'
+}
+
+has() { local x; for x in "${SERVER_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
+has_scenario() { local x; for x in "${SCENARIO_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
+
+row() {  # LABEL SCENARIO FIELD DECIMALS
+  has_scenario "$2" || return 0
+  local sb="" nd=""
+  has switchboard && sb=$(median switchboard "$2" "$3")
+  has node && nd=$(median node "$2" "$3")
+  echo "| $1 | $(fmt "$sb" "$4") | $(fmt "$nd" "$4") | $(ratio "$sb" "$nd") |"
+}
+
+echo_rows() {  # SCENARIO LABEL
+  row "$2: messages/s" "$1" messages_per_s 0
+  row "$2: messages per server-CPU-second" "$1" per_server_cpu_s 0
+  row "$2: p50 latency (µs, lower is better)" "$1" latency_p50_us 0
+  row "$2: p99 latency (µs, lower is better)" "$1" latency_p99_us 0
+}
+
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+  echo "## Engine.IO v4: Switchboard vs Node engine.io"
+  echo
+  echo "- command: \`$COMMAND_LINE\`"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $CPUS CPUs, $cpu_model, Linux $(uname -r); load average before the runs: $LOAD_BEFORE"
+  echo "- node $(node --version), engine.io $(jq -r .version node_modules/engine.io/package.json 2>/dev/null || echo '?'); switchboard $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "- server pinned to CPU $SERVER_CPU, sb-loadgen (1 thread) to CPU $LOADGEN_CPU; $RUNS run(s) per cell, median; each run on a fresh server process"
+  echo "- both servers: echo at /engine.io/, pingInterval 300 ms, pingTimeout 200 ms (pings answered by the load generator)"
+  echo "- connect: 64 sessions in progress; polling = handshake GET + close-packet POST on one keep-alive connection, websocket = upgrade + open packet + WebSocket close; ${WARMUP} s warmup, ${DURATION} s window"
+  echo "- echo: 32-byte binary messages, 8 in flight per session (polling: queued client-side, one POST in flight, one GET held; binary as base64), ${WARMUP} s warmup, ${DURATION} s window"
+  echo
+  echo "| metric | switchboard | node engine.io | switchboard ÷ node |"
+  echo "|---|---:|---:|---:|"
+  row "connect, polling: handshakes/s" connect-polling connections_per_s 0
+  row "connect, polling: handshakes per server-CPU-second" connect-polling per_server_cpu_s 0
+  row "connect, websocket: handshakes/s" connect-ws connections_per_s 0
+  row "connect, websocket: handshakes per server-CPU-second" connect-ws per_server_cpu_s 0
+  has_scenario polling100 && echo_rows polling100 "echo, polling, 100 sessions"
+  has_scenario polling1000 && echo_rows polling1000 "echo, polling, 1,000 sessions"
+  has_scenario ws100 && echo_rows ws100 "echo, websocket, 100 sessions"
+  has_scenario ws1000 && echo_rows ws1000 "echo, websocket, 1,000 sessions"
+  echo
+  echo "CPU used, and time spent runnable but waiting for a CPU that another process held"
+  echo "(medians, as a share of the window; 1.00 = one core; a wait above ~0.05 means the"
+  echo "machine was busy and the rates above are low for both servers):"
+  echo
+  echo "| scenario | server | server CPU | server waited | sb-loadgen CPU | sb-loadgen waited | errors (all runs) |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for scenario in "${SCENARIO_LIST[@]}"; do
+    for server in "${SERVER_LIST[@]}"; do
+      echo "| $scenario | $server | $(fmt "$(median "$server" "$scenario" server_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" server_runqueue_wait_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_runqueue_wait_share)" 2) | $(total "$server" "$scenario" errors) |"
+    done
+  done
+  echo
+  echo "Each run: \`taskset -c $LOADGEN_CPU $LOADGEN --transport eio-polling|eio-websocket <scenario flags> --url http://127.0.0.1:PORT/engine.io/ --server-pid PID\`,"
+  echo "servers: \`taskset -c $SERVER_CPU $(server_command switchboard PORT)\` and \`taskset -c $SERVER_CPU $(server_command node PORT)\`."
+} | tee "$OUT/table.md"
