@@ -461,7 +461,7 @@ for (const threads of THREADS) {
     });
     after(async () => { await server?.stop(); });
 
-    describe('heartbeat: a client that never answers a ping', () => {
+    describe('heartbeat', () => {
       it('polling: the pending GET gets a close packet at pingInterval + pingTimeout, then the sid is unknown', async () => {
         const started = Date.now();
         const { sid } = await rawHandshake(port);
