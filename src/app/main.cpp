@@ -30,6 +30,8 @@ struct Settings {
   std::string log_level = "info";
   std::string static_dir;
   bool protocol_test_mode = false;
+  unsigned ping_interval_ms = 0;
+  unsigned ping_timeout_ms = 0;
 };
 
 void add_options(CLI::App& app, Settings& s) {
@@ -66,6 +68,12 @@ void add_options(CLI::App& app, Settings& s) {
   app.add_flag("--protocol-test-mode", s.protocol_test_mode,
                "Serve the reference servers of the official protocol test suites: Engine.IO at /engine.io/\n"
                "echoing every message (pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000)");
+  app.add_option("--ping-interval", s.ping_interval_ms,
+                 "Engine.IO heartbeat: milliseconds between the server's pings (default 25000; 300 in test mode)")
+      ->check(CLI::Range(1u, 3'600'000u));
+  app.add_option("--ping-timeout", s.ping_timeout_ms,
+                 "Engine.IO heartbeat: milliseconds a client has to answer a ping (default 20000; 200 in test mode)")
+      ->check(CLI::Range(1u, 3'600'000u));
   app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -131,8 +139,8 @@ int main(int argc, char** argv) {
   std::optional<switchboard::eio::Server> engine;
   if (settings.protocol_test_mode) {
     switchboard::eio::ServerOptions test;
-    test.ping_interval = std::chrono::milliseconds(300);
-    test.ping_timeout = std::chrono::milliseconds(200);
+    test.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms ? settings.ping_interval_ms : 300);
+    test.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms ? settings.ping_timeout_ms : 200);
     test.max_http_buffer_size = 1'000'000;
     engine.emplace(server, test);
     engine->on_connection([](switchboard::eio::Socket& socket) {

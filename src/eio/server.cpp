@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <vector>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -114,24 +116,61 @@ struct WebSocketLink {
   std::string sid;
 };
 
-bool accepts(std::string_view accept_encoding, std::string_view coding) {
+// Which of gzip and deflate the client prefers (Accept-Encoding, RFC 9110 §12.5.3),
+// as Node's engine.io chooses: the highest q-value, a "*" standing for any coding not
+// named, ties going to the coding named first; q=0 refuses. Empty: neither.
+std::string_view preferred_coding(std::string_view accept_encoding) {
+  struct Item {
+    std::string_view name;
+    double q;
+    std::size_t position;
+  };
+  std::vector<Item> items;
+  std::size_t position = 0;
   while (!accept_encoding.empty()) {
     auto comma = accept_encoding.find(',');
     std::string_view item = core::trim_whitespace(accept_encoding.substr(0, comma));
-    std::string_view name = core::trim_whitespace(item.substr(0, item.find(';')));
-    if (core::iequals(name, coding) && item.find("q=0") == std::string_view::npos) return true;
-    if (comma == std::string_view::npos) break;
-    accept_encoding.remove_prefix(comma + 1);
+    accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
+    if (item.empty()) continue;
+    auto semicolon = item.find(';');
+    Item parsed{core::trim_whitespace(item.substr(0, semicolon)), 1.0, position++};
+    while (semicolon != std::string_view::npos) {
+      item.remove_prefix(semicolon + 1);
+      semicolon = item.find(';');
+      std::string_view parameter = core::trim_whitespace(item.substr(0, semicolon));
+      if (parameter.size() > 2 && (parameter[0] == 'q' || parameter[0] == 'Q') && parameter[1] == '=') {
+        parsed.q = std::strtod(std::string(parameter.substr(2)).c_str(), nullptr);
+      }
+    }
+    items.push_back(parsed);
   }
-  return false;
+  std::string_view best;
+  double best_q = 0;
+  std::size_t best_position = SIZE_MAX;
+  for (std::string_view coding : {std::string_view("gzip"), std::string_view("deflate")}) {
+    const Item* match = nullptr;
+    for (const Item& item : items) {
+      if (core::iequals(item.name, coding)) match = &item;
+    }
+    if (!match) {
+      for (const Item& item : items) {
+        if (item.name == "*") match = &item;
+      }
+    }
+    if (!match || match->q <= 0) continue;
+    if (match->q > best_q || (match->q == best_q && match->position < best_position)) {
+      best = coding;
+      best_q = match->q;
+      best_position = match->position;
+    }
+  }
+  return best;
 }
 
 Reply make_reply(http::Response& response, const http::Request& request,
                  std::vector<std::pair<std::string, std::string>> headers) {
-  std::string_view accept = request.header("Accept-Encoding");
-  bool gzip = accepts(accept, "gzip");
-  bool deflate = !gzip && accepts(accept, "deflate");
-  return Reply(response, *net::Loop::current(), std::move(headers), gzip, deflate);
+  std::string_view coding = preferred_coding(request.header("Accept-Encoding"));
+  return Reply(response, *net::Loop::current(), std::move(headers), coding == "gzip", coding == "deflate");
 }
 
 std::atomic<std::uint64_t> next_reply_id{1};
@@ -195,16 +234,11 @@ void ServerState::handle(http::Request& request, http::Response& response) {
   }
   if (options.headers) options.headers(request, headers);
 
+  // Checked in the order of Node's engine.io (Server.verify, then handshake): the
+  // transport, the session, the handshake's method, allow_request, the version.
   auto eio = request.query_param("EIO");
-  Protocol protocol = Protocol::v4;
-  if (!eio || *eio != "4") {
-    // Node's engine.io takes anything but "4" for v3.
-    if (!options.allow_eio3) {
-      send_error(response, headers, unsupported_protocol_version);
-      return;
-    }
-    protocol = Protocol::v3;
-  }
+  // Node takes anything but "4" for v3.
+  Protocol protocol = eio && *eio == "4" ? Protocol::v4 : Protocol::v3;
   auto transport = request.query_param("transport");
   bool upgrade_request = core::has_token(request.header("Upgrade"), "websocket");
   if (!transport || (*transport == "polling" && !polling_allowed()) ||
@@ -254,11 +288,13 @@ void ServerState::handle(http::Request& request, http::Response& response) {
   }
   bool post = request.method() == "POST";
   bool binary = request.header("Content-Type") == "application/octet-stream";
-  owner.post([self = shared_from_this(), loop, sid = *sid, get, post, binary, body = std::string(request.body()),
-              reply = std::move(reply)]() mutable {
+  owner.post([self = shared_from_this(), loop, sid = *sid, get, post, binary, protocol,
+              body = std::string(request.body()), reply = std::move(reply)]() mutable {
     auto session = self->find(static_cast<unsigned>(loop), sid);
     if (!session) {
       reply.send_error(unknown_sid, error_message(unknown_sid));
+    } else if (session->protocol_version() != protocol) {
+      reply.send_error(bad_request, error_message(bad_request));
     } else if (get) {
       session->on_poll(std::move(reply));
     } else if (post) {
@@ -275,6 +311,10 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
   auto session = find(loop.index(), sid);
   if (!session) {
     send_error(response, headers, unknown_sid);
+    return;
+  }
+  if (session->protocol_version() != protocol) {
+    send_error(response, headers, bad_request);  // Node: PROTOCOL_MISMATCH
     return;
   }
   if (websocket) {
@@ -314,6 +354,10 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
       send_error(response, headers, forbidden, error);
       return;
     }
+  }
+  if (protocol == Protocol::v3 && !options.allow_eio3) {
+    send_error(response, headers, unsupported_protocol_version);
+    return;
   }
   net::Loop& loop = *net::Loop::current();
   std::string sid = make_sid(loop.index());

@@ -72,6 +72,8 @@ void Reply::send_error(int code, std::string_view message) {
 
 Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol protocol, Handshake handshake)
     : server_(server), loop_(&loop), id_(std::move(id)), protocol_(protocol), handshake_(std::move(handshake)) {
+  auto b64 = handshake_.query_param("b64");
+  base64_binary_ = b64 && (*b64 == "1" || *b64 == "true");
   server_.session_count.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -109,7 +111,7 @@ void Session::start_websocket(ws::detail::Socket& socket) {
 
 bool Session::send_message(std::string_view data, bool binary) {
   if (state_ != State::open) return false;
-  if (websocket_ && buffer_.empty()) {
+  if (websocket_ && buffer_.empty() && !(binary && base64_binary_)) {
     // The hot path: straight into the WebSocket, "4" and the data framed as one.
     if (binary && protocol_ == Protocol::v4) {
       websocket_->send_parts({}, data, true, server_.options.per_message_deflate);
@@ -126,7 +128,8 @@ bool Session::send_message(std::string_view data, bool binary) {
 
 bool Session::send_shared(const SharedPacket& packet) {
   if (state_ != State::open) return false;
-  if (websocket_ && buffer_.empty() && protocol_ == Protocol::v4 && !websocket_->deflate()) {
+  if (websocket_ && buffer_.empty() && protocol_ == Protocol::v4 && !websocket_->deflate() &&
+      !(packet.binary && base64_binary_)) {
     websocket_->send_shared(packet.websocket_frame);
     return true;
   }
@@ -160,6 +163,14 @@ void Session::schedule_flush() {
 
 void Session::write_websocket(const Outgoing& packet) {
   bool compress = server_.options.per_message_deflate;
+  if (packet.binary && base64_binary_) {
+    // A client that asked for b64=1 cannot take binary frames: "b<base64>" text.
+    std::string text;
+    bool binary_frame = false;
+    append_frame_payload(text, Packet{packet.type, true, packet.data}, protocol_, binary_frame, true);
+    websocket_->send_message(text, binary_frame, compress);
+    return;
+  }
   if (packet.frame && protocol_ == Protocol::v4 && !websocket_->deflate()) {
     websocket_->send_shared(packet.frame);
     return;
@@ -344,6 +355,7 @@ void Session::on_websocket_closed(ws::detail::Socket& socket) {
   }
   if (&socket == websocket_) {
     websocket_ = nullptr;  // gone: nothing more can be written to it
+    websocket_lost_ = true;
     close("transport close");
   }
 }
@@ -403,9 +415,11 @@ void Session::on_ping_timer(void* self) {
   auto* session = static_cast<Session*>(self);
   if (session->state_ != State::open) return;
   session->queue(PacketType::ping);
-  // Measured from when the ping was due, not from when the tick ran: a silent client
-  // is let go at pingInterval + pingTimeout, as Node's timers do.
-  session->timeout_deadline_ = session->ping_due_ + session->server_.options.ping_timeout;
+  // Measured from when the ping was due when it goes out on time (a tick's lateness
+  // must not give a silent client longer than Node's timers would), but from when it
+  // goes out when the loop was stalled: a client cannot answer a ping it has not had.
+  auto sent = session->loop_->now() - std::chrono::milliseconds(2);
+  session->timeout_deadline_ = std::max(session->ping_due_, sent) + session->server_.options.ping_timeout;
   session->loop_->schedule_timer_at(session->timeout_timer_, session->timeout_deadline_);
 }
 
@@ -439,7 +453,9 @@ void Session::close(std::string_view reason) {
   upgrade_timer_.cancel();
   std::string why(reason);
   // What is queued goes out before the transport closes ("forced close" flushes).
-  if (websocket_) {
+  if (websocket_lost_) {
+    buffer_.clear();
+  } else if (websocket_) {
     if (why == "forced close" || why == "server shutting down") {
       auto packets = std::move(buffer_);
       for (const auto& packet : packets) write_websocket(packet);

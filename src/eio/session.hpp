@@ -153,6 +153,8 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   net::TimerWheel::Timer upgrade_timer_{&Session::on_upgrade_timer, this};
   net::TimerWheel::Timer linger_timer_{&Session::on_linger_timer, this};
   bool awaiting_last_poll_ = false;  // closed by the client's close packet, no GET seen
+  bool websocket_lost_ = false;      // the WebSocket transport closed under the session
+  bool base64_binary_ = false;       // the client asked for b64=1: binary goes as base64 text
 };
 
 // The session a WebSocket of the Engine.IO route belongs to (its user data).
