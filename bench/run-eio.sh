@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine.IO v4 benchmark: Switchboard (`switchboard --protocol-test-mode`) against Node's
-# `engine.io`, both serving an echo at /engine.io/ with the same settings (pingInterval
-# 300 ms, pingTimeout 200 ms), same load generator, same machine, server pinned to one
+# `engine.io`, both serving an echo at /engine.io/ with the same settings (engine.io's
+# default heartbeat: pingInterval 25 s, pingTimeout 20 s), same load generator, same machine, server pinned to one
 # CPU and sb-loadgen to another.
 #
 #   bench/run-eio.sh            # full run: every scenario 3 times, medians (~8 min)
@@ -140,7 +140,7 @@ free_port() {
 
 server_command() {  # name port
   case $1 in
-    switchboard) echo "$SWITCHBOARD --protocol-test-mode --host 127.0.0.1 --port $2 --threads 1" ;;
+    switchboard) echo "$SWITCHBOARD --protocol-test-mode --ping-interval 25000 --ping-timeout 20000 --host 127.0.0.1 --port $2 --threads 1" ;;
     node) echo "node bench/node/eio-echo-server.js --port $2" ;;
   esac
 }
@@ -254,7 +254,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "- machine: $CPUS CPUs, $cpu_model, Linux $(uname -r); load average before the runs: $LOAD_BEFORE"
   echo "- node $(node --version), engine.io $(jq -r .version node_modules/engine.io/package.json 2>/dev/null || echo '?'); switchboard $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "- server pinned to CPU $SERVER_CPU, sb-loadgen (1 thread) to CPU $LOADGEN_CPU; $RUNS run(s) per cell, median; each run on a fresh server process"
-  echo "- both servers: echo at /engine.io/, pingInterval 300 ms, pingTimeout 200 ms (pings answered by the load generator)"
+  echo "- both servers: echo at /engine.io/, engine.io's default heartbeat (pingInterval 25 s, pingTimeout 20 s)"
   echo "- connect: 64 sessions in progress; polling = handshake GET + close-packet POST on one keep-alive connection, websocket = upgrade + open packet + WebSocket close; ${WARMUP} s warmup, ${DURATION} s window"
   echo "- echo: 32-byte binary messages, 8 in flight per session (polling: queued client-side, one POST in flight, one GET held; binary as base64), ${WARMUP} s warmup, ${DURATION} s window"
   echo

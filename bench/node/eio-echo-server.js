@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The Node peer of Switchboard's Engine.IO benchmarks: the `engine.io` package (npm)
 // echoing every message back, text as text and binary as binary, on /engine.io/ —
-// what `switchboard --protocol-test-mode` serves, with the same settings: pingInterval
-// 300 ms, pingTimeout 200 ms, maxHttpBufferSize 1,000,000, polling and websocket,
+// what `switchboard --protocol-test-mode --ping-interval 25000 --ping-timeout 20000`
+// serves, with the same settings: engine.io's default heartbeat, maxHttpBufferSize 1,000,000, polling and websocket,
 // upgrades allowed. Everything else is engine.io's default (no permessage-deflate; HTTP
 // compression only for clients that send Accept-Encoding, which sb-loadgen does not).
 //
@@ -45,8 +45,8 @@ const server = http.createServer((req, res) => {
 });
 const eio = engine.attach(server, {
   path: '/engine.io',
-  pingInterval: 300,
-  pingTimeout: 200,
+  pingInterval: 25000,  // engine.io's defaults, as a deployment runs
+  pingTimeout: 20000,
   maxHttpBufferSize: 1e6,
   transports: ['polling', 'websocket'],
   allowUpgrades: true,
