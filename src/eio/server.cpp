@@ -232,7 +232,11 @@ void ServerState::handle(http::Request& request, http::Response& response) {
       return;
     }
   }
-  if (options.headers) options.headers(request, headers);
+  // The `headers` hook's headers go on every response, the WebSocket 101 included (CORS
+  // headers do not: browsers do not check them on an upgrade).
+  std::vector<std::pair<std::string, std::string>> hooked;
+  if (options.headers) options.headers(request, hooked);
+  headers.insert(headers.end(), hooked.begin(), hooked.end());
 
   // Checked in the order of Node's engine.io (Server.verify, then handshake): the
   // transport, the session, the handshake's method, allow_request, the version.
@@ -252,7 +256,7 @@ void ServerState::handle(http::Request& request, http::Response& response) {
   }
   auto sid = request.query_param("sid");
   if (!sid) {
-    handshake(request, response, protocol, upgrade_request, std::move(headers));
+    handshake(request, response, protocol, upgrade_request, std::move(headers), std::move(hooked));
     return;
   }
   int loop = loop_of(*sid);
@@ -262,7 +266,7 @@ void ServerState::handle(http::Request& request, http::Response& response) {
     return;
   }
   if (static_cast<unsigned>(loop) == here->index()) {
-    handle_local(*sid, request, response, protocol, upgrade_request, std::move(headers));
+    handle_local(*sid, request, response, protocol, upgrade_request, std::move(headers), hooked);
     return;
   }
   net::Loop& owner = http->loops().loop(static_cast<unsigned>(loop));
@@ -306,7 +310,8 @@ void ServerState::handle(http::Request& request, http::Response& response) {
 }
 
 void ServerState::handle_local(const std::string& sid, http::Request& request, http::Response& response,
-                               Protocol protocol, bool websocket, std::vector<std::pair<std::string, std::string>> headers) {
+                               Protocol protocol, bool websocket, std::vector<std::pair<std::string, std::string>> headers,
+                               const std::vector<std::pair<std::string, std::string>>& hooked) {
   net::Loop& loop = *net::Loop::current();
   auto session = find(loop.index(), sid);
   if (!session) {
@@ -324,7 +329,8 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
     }
     // The probe socket: accepted, then the session decides (a second WebSocket for a
     // session is closed right away).
-    ws::detail::accept(websocket_route, request, response, WebSocketLink{shared_from_this(), session, protocol, {}, sid});
+    ws::detail::accept(websocket_route, request, response, WebSocketLink{shared_from_this(), session, protocol, {}, sid},
+                       nullptr, hooked);
     return;
   }
   Reply reply = make_reply(response, request, std::move(headers));
@@ -343,7 +349,8 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
 }
 
 void ServerState::handshake(http::Request& request, http::Response& response, Protocol protocol, bool websocket,
-                            std::vector<std::pair<std::string, std::string>> headers) {
+                            std::vector<std::pair<std::string, std::string>> headers,
+                            std::vector<std::pair<std::string, std::string>> hooked) {
   if (request.method() != "GET") {
     send_error(response, headers, bad_handshake_method);
     return;
@@ -361,7 +368,12 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
   }
   net::Loop& loop = *net::Loop::current();
   std::string sid = make_sid(loop.index());
-  if (options.initial_headers) options.initial_headers(request, headers);
+  if (options.initial_headers) {
+    std::vector<std::pair<std::string, std::string>> initial;
+    options.initial_headers(request, initial);
+    headers.insert(headers.end(), initial.begin(), initial.end());
+    hooked.insert(hooked.end(), initial.begin(), initial.end());
+  }
   if (options.cookie) {
     const Cookie& c = *options.cookie;
     std::string cookie = c.name + "=" + sid + "; Path=" + c.path;
@@ -371,7 +383,8 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
   }
   if (websocket) {
     ws::detail::accept(websocket_route, request, response,
-                       WebSocketLink{shared_from_this(), nullptr, protocol, make_handshake(request), sid});
+                       WebSocketLink{shared_from_this(), nullptr, protocol, make_handshake(request), sid}, nullptr,
+                       hooked);
     return;
   }
   auto session = std::make_shared<Session>(*this, loop, sid, protocol, make_handshake(request));

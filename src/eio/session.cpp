@@ -49,7 +49,8 @@ void Reply::send(int status, std::string body, std::vector<std::pair<std::string
 }
 
 void Reply::send_payload(std::string body, const ServerOptions& options) {
-  std::vector<std::pair<std::string, std::string>> extra{{"Content-Type", "text/plain; charset=UTF-8"}};
+  std::vector<std::pair<std::string, std::string>> extra{{"Content-Type", "text/plain; charset=UTF-8"},
+                                                         {"Cache-Control", "no-store"}};
   if (options.http_compression && body.size() >= options.http_compression_threshold && (gzip_ || deflate_)) {
     std::string compressed;
     if (compress_body(body, gzip_, compressed)) {
@@ -60,7 +61,7 @@ void Reply::send_payload(std::string body, const ServerOptions& options) {
   send(200, std::move(body), std::move(extra));
 }
 
-void Reply::send_ok() { send(200, "ok", {{"Content-Type", "text/html"}}); }
+void Reply::send_ok() { send(200, "ok", {{"Content-Type", "text/html"}, {"Cache-Control", "no-store"}}); }
 
 void Reply::send_error(int code, std::string_view message) {
   send(code == 4 ? 403 : 400, "{\"code\":" + std::to_string(code) + ",\"message\":" + core::json_quote(message) + "}",
@@ -77,7 +78,9 @@ Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol 
   server_.session_count.fetch_add(1, std::memory_order_relaxed);
 }
 
-Session::~Session() { server_.session_count.fetch_sub(1, std::memory_order_relaxed); }
+Session::~Session() {
+  if (state_ != State::closed) server_.session_count.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void Session::start_polling(Reply handshake_reply) {
   std::string payload;
@@ -211,13 +214,14 @@ std::size_t Session::buffered() const noexcept {
 
 void Session::on_poll(Reply reply) {
   if (state_ == State::closed && awaiting_last_poll_) {
-    // The GET the client sent before its close packet, overtaken by it on the way
-    // (relayed from another loop): it gets the noop it would have had.
+    // The last GET of a closed session: what the close left to deliver (packets queued
+    // before a forced close and the close packet), or the noop a GET that raced the
+    // client's own close packet would have had.
     awaiting_last_poll_ = false;
     linger_timer_.cancel();
     pending_get_.emplace(std::move(reply));
     flush_poll(PacketType::noop);
-    server_.threads[loop_->index()].by_id.erase(id_);
+    server_.threads[loop_->index()].by_id.erase(id_);  // may free this session
     return;
   }
   if (timed_out()) {
@@ -236,7 +240,6 @@ void Session::on_poll(Reply reply) {
     close("transport error");
     return;
   }
-  reply.set_id(next_reply_id_++);
   pending_get_.emplace(std::move(reply));
   if (!buffer_.empty()) {
     flush_poll();
@@ -251,7 +254,7 @@ void Session::on_poll_aborted(std::uint64_t reply_id) {
   // it, as for Node's engine.io.
   if (pending_get_ && pending_get_->id() == reply_id) {
     pending_get_.reset();
-    close("transport close");
+    close("transport error");  // Node: "poll connection closed prematurely"
   }
 }
 
@@ -467,23 +470,30 @@ void Session::close(std::string_view reason) {
     // The pending GET learns of the end: a client's own close packet gets a noop (its
     // transport is closing anyway), everything else a close packet — after what was
     // queued, when the server closes.
-    if (why != "forced close" && why != "server shutting down") buffer_.clear();
-    if (pending_get_) {
-      if (why == "transport close") {
-        flush_poll(PacketType::noop);
-      } else {
-        buffer_.push_back(Outgoing{PacketType::close, false, {}, {}});
-        flush_poll();
-      }
-    } else if (why == "transport close") {
-      awaiting_last_poll_ = true;
+    bool flush = why == "forced close" || why == "server shutting down";
+    if (!flush) buffer_.clear();
+    if (why == "transport close") {
+      // The client closed: its transport is going anyway, a noop releases the poll.
+      if (pending_get_) flush_poll(PacketType::noop);
+      else awaiting_last_poll_ = true;  // a GET it sent earlier may still be on its way
+    } else if (flush) {
+      // What was queued, then the close packet: now, or to the next GET (the client
+      // polls again at once), as Node's polling transport does.
+      buffer_.push_back(Outgoing{PacketType::close, false, {}, {}});
+      if (pending_get_) flush_poll();
+      else awaiting_last_poll_ = true;
+    } else if (pending_get_) {
+      buffer_.push_back(Outgoing{PacketType::close, false, {}, {}});
+      flush_poll();
     }
-    buffer_.clear();
+    if (!awaiting_last_poll_) buffer_.clear();
   }
   abandon_probe();
+  server_.session_count.fetch_sub(1, std::memory_order_relaxed);  // closed, even if it lingers
   if (awaiting_last_poll_) {
-    // Stays findable for a moment, for a GET still on its way (see on_poll).
-    loop_->schedule_timer(linger_timer_, std::chrono::seconds(1));
+    // Stays findable for the client's next GET (see on_poll): a moment for one that
+    // raced the client's own close packet, longer for the close packet to deliver.
+    loop_->schedule_timer(linger_timer_, why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
   } else {
     server_.threads[loop_->index()].by_id.erase(id_);
   }

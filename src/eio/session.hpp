@@ -65,10 +65,14 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::string upgrades_json;
 
   void handle(http::Request& request, http::Response& response);
+  // `headers`: CORS and hook headers for HTTP answers; `hooked`: the hooks' only, for a
+  // WebSocket's 101.
   void handle_local(const std::string& sid, http::Request& request, http::Response& response, Protocol protocol,
-                    bool websocket, std::vector<std::pair<std::string, std::string>> headers);
+                    bool websocket, std::vector<std::pair<std::string, std::string>> headers,
+                    const std::vector<std::pair<std::string, std::string>>& hooked);
   void handshake(http::Request& request, http::Response& response, Protocol protocol, bool websocket,
-                 std::vector<std::pair<std::string, std::string>> headers);
+                 std::vector<std::pair<std::string, std::string>> headers,
+                 std::vector<std::pair<std::string, std::string>> hooked);
   std::shared_ptr<Session> find(unsigned thread, const std::string& sid);
   bool polling_allowed() const;
   bool websocket_allowed() const;
@@ -143,7 +147,6 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   ws::detail::Socket* probe_ = nullptr;      // a WebSocket being upgraded to
   bool probed_ = false;                       // "2probe" answered on probe_
   std::optional<Reply> pending_get_;
-  std::uint64_t next_reply_id_ = 1;
   std::vector<Outgoing> buffer_;
   bool flush_scheduled_ = false;
   net::TimerWheel::Clock::time_point ping_due_{};

@@ -90,6 +90,9 @@ void Connection::start() {
 
 void Connection::on_events(std::uint32_t events) {
   if (state_ == State::closed) return;  // closed earlier in this batch of events
+  // The peer's FIN may come in the same edge as its last bytes: remember it, since no
+  // further edge will announce it.
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_hup_ = true;
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && read_waiting_) on_readable();
   if (state_ == State::closed) return;
   if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && write_waiting_) on_writable();
@@ -248,7 +251,7 @@ void Connection::on_writable() {
   if (state_ != State::closed) flush();
 }
 
-bool Connection::read_once() {
+Connection::ReadResult Connection::read_once() {
   std::span<std::byte> buffer = loop_->read_buffer();
   ssize_t n;
   do {
@@ -257,14 +260,14 @@ bool Connection::read_once() {
   if (n > 0) {
     // While ending, the peer's bytes are read only to find its EOF.
     if (state_ == State::open && protocol_) protocol_->on_data(*this, buffer.first(static_cast<std::size_t>(n)));
-    return static_cast<std::size_t>(n) == buffer.size();
+    return static_cast<std::size_t>(n) == buffer.size() ? ReadResult::full : ReadResult::partial;
   }
   if (n == 0) {
     on_peer_eof();
-    return false;
+    return ReadResult::ended;
   }
   if (errno != EAGAIN && errno != EWOULDBLOCK) close(CloseReason::io_error);
-  return false;
+  return ReadResult::drained;
 }
 
 void Connection::on_readable() {
@@ -273,12 +276,18 @@ void Connection::on_readable() {
   // A short read drained the socket, so waiting for the next edge is safe. A full
   // buffer may have left bytes behind: continue in a later handler, so one busy
   // peer cannot starve the others.
-  bool more = read_once();
-  if (state_ == State::closed || reading_paused_ || peer_eof_) return;
-  if (more) {
-    post_read();
-  } else {
+  while (true) {
+    ReadResult result = read_once();
+    if (state_ == State::closed || reading_paused_ || peer_eof_) return;
+    if (result == ReadResult::full) {
+      post_read();
+      return;
+    }
+    // A short read usually drained the socket; but if the peer has half-closed, its
+    // EOF is waiting behind those bytes with no edge to come: read on until it shows.
+    if (result == ReadResult::partial && peer_hup_) continue;
     read_waiting_ = true;  // drained: the next EPOLLIN edge means new bytes
+    return;
   }
 }
 

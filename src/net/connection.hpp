@@ -155,7 +155,8 @@ class Connection : public core::PoolAllocated {
 
   WriteStatus queued(std::size_t n);
   void flush();  // called by the loop at the end of the turn
-  bool read_once();
+  enum class ReadResult : std::uint8_t { full, partial, drained, ended };
+  ReadResult read_once();
   void on_peer_eof();
   void begin_linger();
   void post_read();
@@ -175,6 +176,7 @@ class Connection : public core::PoolAllocated {
   bool over_high_water_ = false;
   bool peer_eof_ = false;
   bool read_waiting_ = false;   // the next EPOLLIN edge means: read
+  bool peer_hup_ = false;       // epoll reported the peer's half-close (or a hang-up)
   bool write_waiting_ = false;  // the kernel's send buffer was full
   bool remote_v6_ = false;
   std::uint16_t remote_port_ = 0;

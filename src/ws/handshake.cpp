@@ -87,7 +87,7 @@ HandshakeResult check_handshake(const http::Request& request, const Behavior& be
   return result;
 }
 
-std::string response_head(const HandshakeResult& result, std::string_view protocol) {
+std::string response_head(const HandshakeResult& result, std::string_view protocol, const HeaderList& extra) {
   std::string head =
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
@@ -103,6 +103,12 @@ std::string response_head(const HandshakeResult& result, std::string_view protoc
   if (result.deflate) {
     head += "Sec-WebSocket-Extensions: ";
     head += result.deflate->second;
+    head += "\r\n";
+  }
+  for (const auto& [name, value] : extra) {
+    head += name;
+    head += ": ";
+    head += value;
     head += "\r\n";
   }
   head += "\r\n";

@@ -26,7 +26,8 @@ struct HandshakeResult {
 HandshakeResult check_handshake(const http::Request& request, const Behavior& behavior,
                                 const std::optional<DeflateOptions>& deflate);
 
-std::string response_head(const HandshakeResult& result, std::string_view protocol);
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+std::string response_head(const HandshakeResult& result, std::string_view protocol, const HeaderList& extra = {});
 
 DeflateOptions deflate_options(const Compression& compression);
 

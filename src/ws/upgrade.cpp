@@ -8,7 +8,7 @@
 namespace switchboard::ws::detail {
 
 void accept(const Route& route, http::Request& request, http::Response& response, std::any user_data,
-            net::Loop* target) {
+            net::Loop* target, const std::vector<std::pair<std::string, std::string>>& headers) {
   HandshakeResult result = check_handshake(request, route.behavior, route.deflate);
   if (result.status) {
     spdlog::debug("WebSocket handshake from {} refused ({}): {}", request.remote_address(), result.status,
@@ -27,7 +27,7 @@ void accept(const Route& route, http::Request& request, http::Response& response
   }
   std::optional<DeflateParams> params;
   if (result.deflate) params = result.deflate->first;
-  std::string head = response_head(result, upgrade.protocol());
+  std::string head = response_head(result, upgrade.protocol(), headers);
 
   if (target && target != net::Loop::current()) {
     http::detail::hand_off(

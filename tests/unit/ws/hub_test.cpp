@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "support/ws_client.hpp"
 #include "ws/codec/deflate.hpp"
 #include "ws/codec/frame.hpp"
 
@@ -28,104 +29,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Frame {
-  Opcode opcode;
-  bool rsv1;
-  std::string payload;
-};
-
-// A blocking WebSocket client: the handshake, masked frames out, frames in.
-class Client {
- public:
-  explicit Client(std::uint16_t port, std::string extra_headers = {}, std::string path = "/ws") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      ADD_FAILURE() << "connect: " << std::strerror(errno);
-      return;
-    }
-    send_raw("GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-             extra_headers + "\r\n");
-    while (buffer_.find("\r\n\r\n") == std::string::npos) {
-      if (!fill(5s)) break;
-    }
-    auto end = buffer_.find("\r\n\r\n");
-    if (end == std::string::npos) {
-      ADD_FAILURE() << "no handshake response";
-      return;
-    }
-    head_ = buffer_.substr(0, end + 4);
-    buffer_.erase(0, end + 4);
-  }
-  ~Client() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  const std::string& head() const { return head_; }
-  bool upgraded() const { return head_.starts_with("HTTP/1.1 101"); }
-
-  void send(Opcode opcode, std::string_view payload) {
-    std::string frame(max_frame_header_size + payload.size(), '\0');
-    std::array<std::byte, 4> mask{std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
-    auto* out = reinterpret_cast<std::byte*>(frame.data());
-    std::size_t header = write_frame_header(out, opcode, payload.size(), true, false, &mask);
-    std::memcpy(out + header, payload.data(), payload.size());
-    mask_bytes({out + header, payload.size()}, mask);
-    frame.resize(header + payload.size());
-    send_raw(frame);
-  }
-
-  // The next frame, or nullopt when the connection closes or nothing comes in time.
-  std::optional<Frame> read(std::chrono::milliseconds timeout = 5s) {
-    while (true) {
-      FrameHeader header;
-      auto bytes = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
-      if (parse_frame_header(bytes, header) == HeaderStatus::complete &&
-          buffer_.size() >= header.header_size + header.payload_length) {
-        Frame frame{header.opcode, header.rsv1, buffer_.substr(header.header_size, header.payload_length)};
-        buffer_.erase(0, header.header_size + header.payload_length);
-        return frame;
-      }
-      if (!fill(timeout)) return std::nullopt;
-    }
-  }
-
-  // True if nothing arrives within `window`.
-  bool quiet(std::chrono::milliseconds window = 200ms) {
-    if (!buffer_.empty()) return false;
-    return !fill(window);
-  }
-
-  void stop_reading_and_shrink_buffer() {
-    int small = 4096;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  }
-
- private:
-  void send_raw(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-  bool fill(std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  std::string buffer_;
-  std::string head_;
-};
+using test::Client;
+using test::Frame;
 
 // A server with a Hub, running on its own thread(s) for the test's duration.
 class Running {
