@@ -116,6 +116,9 @@ class Socket {
   bool open() const noexcept;
   // Bytes waiting to be written (WebSocket) or packets waiting for a GET (polling).
   std::size_t buffered_amount() const noexcept;
+  // Whether a packet sent now would leave at once: a WebSocket below its high-water
+  // mark, or a polling session with a GET waiting (Socket.IO's volatile emits).
+  bool writable() const noexcept;
 
   std::any& user_data() noexcept;
 

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <switchboard/engineio.hpp>
+#include <switchboard/socketio.hpp>
 #include <switchboard/http.hpp>
 #include <switchboard/websocket.hpp>
 
@@ -67,7 +68,9 @@ void add_options(CLI::App& app, Settings& s) {
       ->check(CLI::ExistingDirectory);
   app.add_flag("--protocol-test-mode", s.protocol_test_mode,
                "Serve the reference servers of the official protocol test suites: Engine.IO at /engine.io/\n"
-               "echoing every message (pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000)");
+               "echoing every message, and Socket.IO at /socket.io/ (namespaces / and /custom, events\n"
+               "\"message\" and \"message-with-ack\" echoed) — pingInterval 300 ms, pingTimeout 200 ms,\n"
+               "maxPayload 1000000, connectTimeout 1000 ms");
   app.add_option("--ping-interval", s.ping_interval_ms,
                  "Engine.IO heartbeat: milliseconds between the server's pings (default 25000; 300 in test mode)")
       ->check(CLI::Range(1u, 3'600'000u));
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   }
 
   std::optional<switchboard::eio::Server> engine;
+  std::optional<switchboard::sio::Server> io;
   if (settings.protocol_test_mode) {
     switchboard::eio::ServerOptions test;
     test.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms ? settings.ping_interval_ms : 300);
@@ -145,6 +149,22 @@ int main(int argc, char** argv) {
     engine.emplace(server, test);
     engine->on_connection([](switchboard::eio::Socket& socket) {
       socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+    });
+    namespace sio = switchboard::sio;
+    sio::ServerOptions io_options;
+    io_options.engine.ping_interval = test.ping_interval;
+    io_options.engine.ping_timeout = test.ping_timeout;
+    io_options.engine.max_http_buffer_size = test.max_http_buffer_size;
+    io_options.connect_timeout = std::chrono::milliseconds(1000);
+    io.emplace(server, io_options);
+    // The socket.io-protocol test suite's reference server (its README, "Test suite").
+    io->of("/").on_connection([](sio::Socket& socket) {
+      socket.emit("auth", sio::Args{socket.handshake().auth});
+      socket.on("message", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("message-back", std::move(args)); });
+      socket.on("message-with-ack", [](sio::Socket&, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
+    });
+    io->of("/custom").on_connection([](sio::Socket& socket) {
+      socket.emit("auth", sio::Args{socket.handshake().auth});
     });
   }
 
@@ -163,7 +183,8 @@ int main(int argc, char** argv) {
                  settings.ws_deflate ? " (permessage-deflate offered)" : "");
   }
   if (settings.protocol_test_mode) {
-    spdlog::info("protocol test mode: Engine.IO echo at http://{}:{}/engine.io/", settings.host, server.port());
+    spdlog::info("protocol test mode: Engine.IO echo at http://{}:{}/engine.io/, Socket.IO at /socket.io/",
+                 settings.host, server.port());
   }
   server.on_termination_signal([&server](int signal) {
     spdlog::info("{} received: shutting down (send it again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");

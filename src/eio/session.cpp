@@ -205,6 +205,12 @@ void Session::flush_poll(std::optional<PacketType> fallback) {
   reply.send_payload(std::move(payload), server_.options);
 }
 
+bool Session::can_write() const noexcept {
+  if (state_ != State::open) return false;
+  if (websocket_) return websocket_->buffered() < 64 * 1024;
+  return pending_get_.has_value() && buffer_.empty();
+}
+
 std::size_t Session::buffered() const noexcept {
   if (websocket_) return websocket_->buffered();
   return buffer_.size();
@@ -527,6 +533,7 @@ bool Socket::send(const SharedPacket& packet) { return impl(this).send_shared(pa
 void Socket::close() { impl(this).close_by_server(); }
 bool Socket::open() const noexcept { return impl(this).is_open(); }
 std::size_t Socket::buffered_amount() const noexcept { return impl(this).buffered(); }
+bool Socket::writable() const noexcept { return impl(this).can_write(); }
 std::any& Socket::user_data() noexcept { return impl(this).data(); }
 
 std::string_view Handshake::header(std::string_view name) const {

@@ -105,6 +105,7 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   void close_by_server();
   bool is_open() const noexcept { return state_ == State::open; }
   std::size_t buffered() const noexcept;
+  bool can_write() const noexcept;
   std::any& data() noexcept { return user_data_; }
   bool upgraded() const noexcept { return websocket_ != nullptr; }
   bool upgrading() const noexcept { return probe_ != nullptr; }

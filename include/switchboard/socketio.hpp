@@ -1,0 +1,275 @@
+#pragma once
+// Socket.IO v5 on Engine.IO v4: namespaces, middleware, events with acknowledgements,
+// binary arguments, rooms and broadcasts — in the shape of the Node server's API.
+//
+//   switchboard::http::Server http({.port = 3000});
+//   switchboard::sio::Server io(http);
+//   io.of("/").on_connection([](switchboard::sio::Socket& socket) {
+//     socket.on("chat", [](switchboard::sio::Socket& s, switchboard::sio::Args& args, switchboard::sio::Ack ack) {
+//       s.to("lobby").emit("chat", args);
+//       if (ack) ack({});
+//     });
+//   });
+//
+// Thread safety and lifetime: a Socket lives on the loop thread of its Engine.IO
+// session; its handlers run there, and a Socket& is valid until its disconnect handlers
+// have returned. Namespaces are set up before the server runs; broadcasts
+// (Namespace::emit, to(...).emit) may be made from any thread.
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+#include <boost/json/value_ref.hpp>
+
+#include <switchboard/engineio.hpp>
+#include <switchboard/http.hpp>
+
+namespace switchboard::sio {
+
+namespace detail {
+struct ServerState;
+struct NamespaceState;
+class SocketImpl;
+}  // namespace detail
+
+using Json = boost::json::value;
+
+// The arguments of an event or of an acknowledgement. JSON values; a binary value
+// is a placeholder {"_placeholder":true,"num":N} naming binaries[N] — the form it has
+// on the wire, which nests anywhere in objects and arrays.
+struct Args {
+  boost::json::array values;
+  std::vector<std::string> binaries;
+
+  Args() = default;
+  Args(std::initializer_list<boost::json::value_ref> list) : values(list) {}
+
+  Args& add(Json value) {
+    values.push_back(std::move(value));
+    return *this;
+  }
+  // Appends a binary argument.
+  Args& add_binary(std::string_view bytes);
+  // A placeholder for bytes, to nest inside an object or array argument.
+  Json binary_value(std::string_view bytes);
+
+  std::size_t size() const noexcept { return values.size(); }
+  bool empty() const noexcept { return values.empty(); }
+  const Json& operator[](std::size_t i) const { return values.at(i); }
+  // The bytes a placeholder names, or nullopt if `value` is not one of ours.
+  std::optional<std::string_view> binary(const Json& value) const;
+};
+
+// Answers the client's acknowledgement callback, once. False (and a no-op to call)
+// when the client asked for none.
+class Ack {
+ public:
+  Ack() = default;
+  explicit operator bool() const noexcept { return static_cast<bool>(send_); }
+  void operator()(Args args = {});
+
+ private:
+  friend class detail::SocketImpl;
+  std::function<void(Args)> send_;
+};
+
+// What the connection was opened with (Socket.IO's socket.handshake).
+struct Handshake {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string query;  // the request's query string
+  Json auth;          // the CONNECT packet's payload ({} when none)
+  std::string address;
+  std::string url;
+  std::chrono::system_clock::time_point time;
+  bool secure = false;
+  std::string_view header(std::string_view name) const;
+  std::optional<std::string> query_param(std::string_view name) const;
+  // Milliseconds since the epoch, as Node's handshake.issued.
+  std::int64_t issued() const noexcept;
+};
+
+class Socket;
+class Namespace;
+
+// An error from a middleware: the client gets CONNECT_ERROR {message, data}.
+struct MiddlewareError {
+  std::string message;
+  Json data;  // null: no "data" field
+};
+
+using EventHandler = std::function<void(Socket&, Args&, Ack)>;
+using AnyHandler = std::function<void(Socket&, std::string_view event, Args&)>;
+using DisconnectHandler = std::function<void(Socket&, std::string_view reason)>;
+// Calls next() to go on, or next(error) to refuse. May call it later (asynchronously),
+// on the socket's loop thread.
+using Middleware = std::function<void(Socket&, std::function<void(std::optional<MiddlewareError>)> next)>;
+// Per-packet middleware: sees [event, args...]; next(error) drops the packet and emits
+// "error" on the socket (handlers registered with on("error")).
+using PacketMiddleware =
+    std::function<void(Socket&, std::string_view event, Args&, std::function<void(std::optional<std::string>)> next)>;
+using AckCallback = std::function<void(std::optional<Args>)>;  // nullopt: the timeout passed
+
+// Broadcast operators: rooms to target, rooms to leave out, and flags. Chainable; made
+// from a Namespace (every socket) or a Socket (every socket but itself).
+class BroadcastOperator {
+ public:
+  BroadcastOperator to(std::string room) const;
+  BroadcastOperator in(std::string room) const { return to(std::move(room)); }
+  BroadcastOperator except(std::string room) const;
+  // Dropped for sockets whose connection cannot take it right now.
+  BroadcastOperator volatile_() const;
+  BroadcastOperator compress(bool compress) const;
+  // This server only (a cluster adapter would otherwise reach every node).
+  BroadcastOperator local() const;
+  BroadcastOperator timeout(std::chrono::milliseconds timeout) const;
+
+  // To every target; any thread.
+  void emit(std::string_view event, Args args = {}) const;
+  // To every target, collecting one acknowledgement each: `done` gets them (and
+  // whether every target answered in time) once all answered or the timeout passed.
+  void emit_with_ack(std::string_view event, Args args,
+                     std::function<void(bool all_answered, std::vector<Args> responses)> done) const;
+
+  // The targets' ids, from every loop of this server; `done` runs on the calling loop.
+  void fetch_ids(std::function<void(std::vector<std::string>)> done) const;
+  // Make every target join or leave rooms, or disconnect.
+  void sockets_join(std::vector<std::string> rooms) const;
+  void sockets_leave(std::vector<std::string> rooms) const;
+  void disconnect_sockets(bool close = false) const;
+
+ private:
+  friend class Namespace;
+  friend class Socket;
+  friend class detail::SocketImpl;
+  std::shared_ptr<detail::NamespaceState> nsp_;
+  std::set<std::string> rooms_;
+  std::set<std::string> except_;
+  std::string exclude_socket_;  // socket.broadcast: the sender
+  bool volatile_flag_ = false;
+  bool compress_ = true;
+  bool local_ = false;
+  std::optional<std::chrono::milliseconds> timeout_;
+};
+
+class Socket {
+ public:
+  const std::string& id() const noexcept;
+  std::string_view nsp() const noexcept;
+  Namespace& namespace_() noexcept;
+  const Handshake& handshake() const noexcept;
+  eio::Socket& conn() noexcept;
+  bool connected() const noexcept;
+  // Whether this connection recovered a previous session's state.
+  bool recovered() const noexcept;
+  std::any& data() noexcept;
+
+  // To this client.
+  bool emit(std::string_view event, Args args = {});
+  // Expects the client's acknowledgement within `timeout`.
+  void emit_with_ack(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback);
+
+  // To other sockets of this namespace.
+  BroadcastOperator to(std::string room) const;
+  BroadcastOperator in(std::string room) const { return to(std::move(room)); }
+  BroadcastOperator except(std::string room) const;
+  BroadcastOperator broadcast() const;
+
+  void join(std::string room);
+  void join(const std::vector<std::string>& rooms);
+  void leave(const std::string& room);
+  const std::set<std::string>& rooms() const noexcept;
+
+  void on(std::string event, EventHandler handler);
+  void on_any(AnyHandler handler);
+  void prepend_any(AnyHandler handler);
+  void off_any();
+  // Sees every event this socket emits, before it leaves.
+  void on_any_outgoing(AnyHandler handler);
+  void use(PacketMiddleware middleware);
+  // reason: "server namespace disconnect", "client namespace disconnect", "server
+  // shutting down", "ping timeout", "transport close", "transport error", "parse
+  // error", "forced close", "forced server close".
+  void on_disconnecting(DisconnectHandler handler);  // rooms still readable
+  void on_disconnect(DisconnectHandler handler);
+
+  // Leaves the namespace ("server namespace disconnect"); with `close`, closes the
+  // whole connection ("forced server close" for every namespace on it).
+  void disconnect(bool close = false);
+
+ protected:
+  Socket() = default;
+  ~Socket() = default;
+};
+
+class Namespace {
+ public:
+  const std::string& name() const noexcept;
+  void use(Middleware middleware);
+  void on_connection(std::function<void(Socket&)> handler);
+
+  // Every socket of the namespace (on every loop of this server); any thread.
+  void emit(std::string_view event, Args args = {});
+  BroadcastOperator to(std::string room) const;
+  BroadcastOperator in(std::string room) const { return to(std::move(room)); }
+  BroadcastOperator except(std::string room) const;
+  BroadcastOperator volatile_() const;
+  BroadcastOperator local() const;
+  BroadcastOperator timeout(std::chrono::milliseconds timeout) const;
+
+  // Sockets connected now, on every loop.
+  std::size_t socket_count() const noexcept;
+
+ private:
+  friend struct detail::ServerState;
+  friend class detail::SocketImpl;
+  explicit Namespace(std::shared_ptr<detail::NamespaceState> state) : state_(std::move(state)) {}
+  BroadcastOperator all() const;
+  std::shared_ptr<detail::NamespaceState> state_;
+};
+
+struct ServerOptions {
+  // The Engine.IO options; path defaults to /socket.io/ here.
+  eio::ServerOptions engine = [] {
+    eio::ServerOptions o;
+    o.path = "/socket.io/";
+    return o;
+  }();
+  // A client that joins no namespace within this is disconnected.
+  std::chrono::milliseconds connect_timeout{45'000};
+  // Take the client address from X-Forwarded-For (only behind a proxy you trust).
+  bool trust_proxy = false;
+};
+
+class Server {
+ public:
+  explicit Server(http::Server& http, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // A static namespace, made on first use.
+  Namespace& of(const std::string& name);
+  // Dynamic namespaces: any name the predicate accepts is created when a client first
+  // connects to it; `parent` (the returned namespace) holds the middleware and
+  // connection handler every such namespace gets.
+  Namespace& of(std::function<bool(std::string_view name, const Json& auth)> accept);
+
+  eio::Server& engine() noexcept;
+  const ServerOptions& options() const noexcept;
+
+ private:
+  std::shared_ptr<detail::ServerState> state_;
+};
+
+}  // namespace switchboard::sio

@@ -1,0 +1,366 @@
+// Socket.IO sockets: one client's connection to one namespace.
+
+#include <openssl/rand.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/encoding.hpp"
+#include "http/url.hpp"
+#include "sio/state.hpp"
+
+namespace switchboard::sio {
+namespace detail {
+Packet event_packet(std::string_view nsp, std::string_view event, Args args, std::optional<std::uint64_t> id) {
+  Packet packet;
+  packet.nsp = std::string(nsp);
+  packet.id = id;
+  boost::json::array data;
+  data.reserve(args.values.size() + 1);
+  data.emplace_back(boost::json::string(event));
+  for (auto& value : args.values) data.push_back(std::move(value));
+  packet.data = std::move(data);
+  packet.attachments = std::move(args.binaries);
+  packet.type = packet.attachments.empty() ? PacketType::event : PacketType::binary_event;
+  return packet;
+}
+
+namespace {
+
+// The arguments of an event packet ([event, args...]) or of an ack packet ([args...]).
+Args args_of(Packet& packet, std::size_t skip) {
+  Args args;
+  auto& array = packet.data.as_array();
+  for (std::size_t i = skip; i < array.size(); ++i) args.values.push_back(std::move(array[i]));
+  args.binaries = std::move(packet.attachments);
+  return args;
+}
+
+}  // namespace
+
+std::string make_socket_id() {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char random[16];
+  if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::string id;
+  id.reserve(22);
+  unsigned bits = 0;
+  int count = 0;
+  for (unsigned char byte : random) {
+    bits = (bits << 8) | byte;
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      id += alphabet[(bits >> count) & 63];
+    }
+  }
+  if (count > 0) id += alphabet[(bits << (6 - count)) & 63];
+  return id;
+}
+
+SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake)
+    : client_(client), nsp_(std::move(nsp)), id_(make_socket_id()), handshake_(std::move(handshake)) {}
+
+SocketImpl::~SocketImpl() = default;
+
+void SocketImpl::on_connected() {
+  connected_ = true;
+  nsp_->add(*this);
+  join_room(id_);  // every socket is in the room of its own id
+  Packet reply;
+  reply.type = PacketType::connect;
+  reply.nsp = nsp_->name;
+  boost::json::object data;
+  data["sid"] = id_;
+  reply.data = std::move(data);
+  client_.send(reply);
+}
+
+bool SocketImpl::emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id) {
+  if (!connected_ || !client_.open()) return false;
+  for (auto& handler : any_outgoing_) handler(*this, event, args);
+  client_.send(event_packet(nsp_->name, event, std::move(args), ack_id));
+  return true;
+}
+
+void SocketImpl::emit_with_ack_impl(std::string_view event, Args args, std::chrono::milliseconds timeout,
+                                    AckCallback callback) {
+  std::uint64_t id = nsp_->next_ack_id.fetch_add(1, std::memory_order_relaxed);
+  if (!emit_event(event, std::move(args), id)) {
+    if (callback) callback(std::nullopt);
+    return;
+  }
+  PendingAck pending;
+  pending.callback = std::move(callback);
+  pending.timer = std::make_unique<AckTimer>(this, id);
+  net::Loop::current()->schedule_timer(pending.timer->timer, timeout);
+  acks_.emplace(id, std::move(pending));
+}
+
+void SocketImpl::AckTimer::fire(void* self) {
+  auto* timer = static_cast<AckTimer*>(self);
+  // Erasing the pending ack destroys this timer; it has already left the wheel.
+  timer->socket->ack_timed_out(timer->id);
+}
+
+void SocketImpl::ack_timed_out(std::uint64_t id) {
+  auto it = acks_.find(id);
+  if (it == acks_.end()) return;
+  auto callback = std::move(it->second.callback);
+  acks_.erase(it);
+  if (callback) callback(std::nullopt);
+}
+
+void SocketImpl::expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle) {
+  PendingAck pending;
+  pending.callback = std::move(settle);
+  acks_.emplace(id, std::move(pending));
+}
+
+Ack SocketImpl::make_ack(std::uint64_t id) {
+  Ack ack;
+  // The socket may be gone when an asynchronous handler answers: the weak pointer to
+  // the client (and the socket's presence in it) decides.
+  ack.send_ = [weak = std::weak_ptr<Client>(client_.shared_from_this()), nsp = nsp_->name, id,
+               sent = std::make_shared<bool>(false)](Args args) {
+    auto client = weak.lock();
+    if (!client || *sent || !client->open()) return;
+    *sent = true;
+    Packet packet;
+    packet.nsp = nsp;
+    packet.id = id;
+    packet.data = std::move(args.values);
+    packet.attachments = std::move(args.binaries);
+    packet.type = packet.attachments.empty() ? PacketType::ack : PacketType::binary_ack;
+    client->send(packet);
+  };
+  return ack;
+}
+
+void SocketImpl::on_packet(Packet& packet) {
+  if (!connected_) return;
+  switch (packet.type) {
+    case PacketType::event:
+    case PacketType::binary_event: {
+      auto& array = packet.data.as_array();
+      std::string event = array[0].is_string() ? std::string(array[0].as_string()) : boost::json::serialize(array[0]);
+      auto args = std::make_shared<Args>(args_of(packet, 1));
+      run_packet_middlewares(0, std::move(event), std::move(args), packet.id);
+      break;
+    }
+    case PacketType::ack:
+    case PacketType::binary_ack: {
+      if (!packet.id) return;
+      auto it = acks_.find(*packet.id);
+      if (it == acks_.end()) return;  // unknown or timed out: dropped, as Node does
+      auto callback = std::move(it->second.callback);
+      acks_.erase(it);
+      if (callback) callback(args_of(packet, 0));
+      break;
+    }
+    case PacketType::disconnect:
+      // §"Disconnection from a namespace": no answer, the connection stays.
+      close("client namespace disconnect", false);
+      break;
+    default:
+      break;
+  }
+}
+
+void SocketImpl::run_packet_middlewares(std::size_t index, std::string event, std::shared_ptr<Args> args,
+                                        std::optional<std::uint64_t> ack_id) {
+  if (index == middlewares_.size()) {
+    dispatch(event, *args, ack_id);
+    return;
+  }
+  auto weak = std::weak_ptr<Client>(client_.shared_from_this());
+  middlewares_[index](*this, event, *args,
+                      [this, weak, index, event, args, ack_id](std::optional<std::string> error) {
+                        auto client = weak.lock();
+                        if (!client || closed_) return;
+                        if (error) {
+                          Args error_args{Json(*error)};
+                          auto it = handlers_.find("error");
+                          if (it != handlers_.end()) {
+                            for (auto& handler : it->second) handler(*this, error_args, Ack());
+                          }
+                          return;
+                        }
+                        run_packet_middlewares(index + 1, event, args, ack_id);
+                      });
+}
+
+void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id) {
+  if (closed_) return;
+  try {
+    for (auto& handler : any_) handler(*this, event, args);
+    auto it = handlers_.find(std::string(event));
+    if (it == handlers_.end()) return;
+    Ack ack = ack_id ? make_ack(*ack_id) : Ack();
+    for (auto& handler : it->second) {
+      handler(*this, args, ack);
+      if (closed_) return;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("Socket.IO handler for '{}' on {} threw: {}", event, nsp_->name, e.what());
+  }
+}
+
+void SocketImpl::add_any(AnyHandler handler, bool front) {
+  if (front) {
+    any_.insert(any_.begin(), std::move(handler));
+  } else {
+    any_.push_back(std::move(handler));
+  }
+}
+
+void SocketImpl::join_room(const std::string& room) {
+  if (closed_ || !rooms_.insert(room).second) return;
+  nsp_->join(*this, room);
+}
+
+void SocketImpl::leave_room(const std::string& room) {
+  if (rooms_.erase(room) == 0) return;
+  nsp_->leave(*this, room);
+}
+
+BroadcastOperator SocketImpl::broadcast_op() const {
+  BroadcastOperator op = nsp_->handle->all();
+  op.exclude_socket_ = id_;
+  return op;
+}
+
+void SocketImpl::disconnect_impl(bool close_connection) {
+  if (!connected_) return;
+  if (close_connection) {
+    client_.close_connection();
+    return;
+  }
+  close("server namespace disconnect", true);
+}
+
+void SocketImpl::close(std::string_view reason, bool notify_client) {
+  if (closed_) return;
+  closed_ = true;
+  std::string why(reason);
+  if (notify_client && client_.open()) {
+    Packet packet;
+    packet.type = PacketType::disconnect;
+    packet.nsp = nsp_->name;
+    client_.send(packet);
+  }
+  auto run = [&](std::vector<DisconnectHandler>& handlers) {
+    for (auto& handler : handlers) {
+      try {
+        handler(*this, why);
+      } catch (const std::exception& e) {
+        spdlog::error("Socket.IO disconnect handler threw: {}", e.what());
+      }
+    }
+  };
+  if (connected_) run(disconnecting_);  // rooms still readable here
+  while (!rooms_.empty()) leave_room(*rooms_.begin());
+  if (connected_) nsp_->remove(*this);
+  bool was_connected = connected_;
+  connected_ = false;
+  // Pending acks will not be answered: their callbacks learn it now.
+  auto pending = std::move(acks_);
+  acks_.clear();
+  for (auto& [id, ack] : pending) {
+    if (ack.callback) ack.callback(std::nullopt);
+  }
+  if (was_connected) run(disconnect_);
+  client_.remove_socket(nsp_->name);  // destroys this socket at the end of the turn
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------
+// Public handles.
+
+namespace {
+detail::SocketImpl& impl(Socket* s) { return *static_cast<detail::SocketImpl*>(s); }
+const detail::SocketImpl& impl(const Socket* s) { return *static_cast<const detail::SocketImpl*>(s); }
+}  // namespace
+
+const std::string& Socket::id() const noexcept { return impl(this).id_ref(); }
+std::string_view Socket::nsp() const noexcept { return impl(this).nsp_name(); }
+Namespace& Socket::namespace_() noexcept { return impl(this).nsp_handle(); }
+const Handshake& Socket::handshake() const noexcept { return impl(this).handshake_ref(); }
+eio::Socket& Socket::conn() noexcept { return impl(this).client().conn(); }
+bool Socket::connected() const noexcept { return impl(this).is_connected(); }
+bool Socket::recovered() const noexcept { return false; }
+std::any& Socket::data() noexcept { return impl(this).user_data(); }
+bool Socket::emit(std::string_view event, Args args) { return impl(this).emit_event(event, std::move(args)); }
+void Socket::emit_with_ack(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback) {
+  impl(this).emit_with_ack_impl(event, std::move(args), timeout, std::move(callback));
+}
+BroadcastOperator Socket::to(std::string room) const { return impl(this).broadcast_op().to(std::move(room)); }
+BroadcastOperator Socket::except(std::string room) const { return impl(this).broadcast_op().except(std::move(room)); }
+BroadcastOperator Socket::broadcast() const { return impl(this).broadcast_op(); }
+void Socket::join(std::string room) { impl(this).join_room(room); }
+void Socket::join(const std::vector<std::string>& rooms) {
+  for (const auto& room : rooms) impl(this).join_room(room);
+}
+void Socket::leave(const std::string& room) { impl(this).leave_room(room); }
+const std::set<std::string>& Socket::rooms() const noexcept { return impl(this).room_set(); }
+void Socket::on(std::string event, EventHandler handler) { impl(this).add_handler(std::move(event), std::move(handler)); }
+void Socket::on_any(AnyHandler handler) { impl(this).add_any(std::move(handler), false); }
+void Socket::prepend_any(AnyHandler handler) { impl(this).add_any(std::move(handler), true); }
+void Socket::off_any() { impl(this).clear_any(); }
+void Socket::on_any_outgoing(AnyHandler handler) { impl(this).add_any_outgoing(std::move(handler)); }
+void Socket::use(PacketMiddleware middleware) { impl(this).add_middleware(std::move(middleware)); }
+void Socket::on_disconnecting(DisconnectHandler handler) { impl(this).add_disconnecting(std::move(handler)); }
+void Socket::on_disconnect(DisconnectHandler handler) { impl(this).add_disconnect(std::move(handler)); }
+void Socket::disconnect(bool close) { impl(this).disconnect_impl(close); }
+
+void Ack::operator()(Args args) {
+  if (send_) send_(std::move(args));
+}
+
+Args& Args::add_binary(std::string_view bytes) {
+  values.push_back(binary_value(bytes));
+  return *this;
+}
+
+Json Args::binary_value(std::string_view bytes) {
+  boost::json::object placeholder;
+  placeholder["_placeholder"] = true;
+  placeholder["num"] = binaries.size();
+  binaries.emplace_back(bytes);
+  return placeholder;
+}
+
+std::optional<std::string_view> Args::binary(const Json& value) const {
+  const auto* object = value.if_object();
+  if (!object || object->size() != 2) return std::nullopt;
+  const auto* flag = object->if_contains("_placeholder");
+  const auto* num = object->if_contains("num");
+  if (!flag || !flag->is_bool() || !flag->as_bool() || !num) return std::nullopt;
+  std::uint64_t n;
+  if (num->is_uint64()) {
+    n = num->as_uint64();
+  } else if (num->is_int64() && num->as_int64() >= 0) {
+    n = static_cast<std::uint64_t>(num->as_int64());
+  } else {
+    return std::nullopt;
+  }
+  if (n >= binaries.size()) return std::nullopt;
+  return std::string_view(binaries[n]);
+}
+
+std::string_view Handshake::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (core::iequals(n, name)) return v;
+  }
+  return {};
+}
+
+std::optional<std::string> Handshake::query_param(std::string_view name) const { return http::query_param(query, name); }
+
+std::int64_t Handshake::issued() const noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+}  // namespace switchboard::sio

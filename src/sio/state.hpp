@@ -1,0 +1,193 @@
+#pragma once
+// sio-internal: the server, its namespaces, the clients (one per Engine.IO session)
+// and their sockets (one per namespace a client joined).
+//
+// Shared-nothing per loop: a namespace keeps, per loop, the sockets living there and
+// the rooms index of those sockets (the in-memory adapter). A broadcast is encoded
+// once, then posted to every loop, which walks only its own members.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <switchboard/socketio.hpp>
+
+#include "net/loop.hpp"
+#include "net/timer_wheel.hpp"
+#include "sio/codec/packet.hpp"
+
+namespace switchboard::sio::detail {
+
+class Client;
+class SocketImpl;
+
+// One loop's share of a namespace.
+struct LocalSockets {
+  std::unordered_map<std::string, SocketImpl*> by_id;
+  std::unordered_map<std::string, std::unordered_set<SocketImpl*>> rooms;
+};
+
+// A broadcast, encoded once: the text packet and its attachments, ready for every
+// Engine.IO session.
+struct Prepared {
+  eio::SharedPacket text;
+  std::vector<eio::SharedPacket> attachments;
+};
+
+struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
+  ServerState* server = nullptr;
+  std::string name;
+  std::vector<Middleware> middlewares;
+  std::function<void(Socket&)> on_connection;
+  std::vector<LocalSockets> loops;
+  std::atomic<std::size_t> count{0};
+  std::atomic<std::uint64_t> next_ack_id{0};
+  std::unique_ptr<Namespace> handle;
+
+  LocalSockets& local();
+  void add(SocketImpl& socket);
+  void remove(SocketImpl& socket);
+  void join(SocketImpl& socket, const std::string& room);
+  void leave(SocketImpl& socket, const std::string& room);
+
+  // The targets of `op` on the calling loop.
+  std::vector<SocketImpl*> targets(const BroadcastOperator& op, const std::set<std::string>& rooms,
+                                   const std::set<std::string>& except, const std::string& exclude);
+  // Runs `fn(loop index)` on every loop of the server: here at once for this loop,
+  // posted to the others.
+  void on_every_loop(std::function<void(unsigned)> fn);
+};
+
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  http::Server* http = nullptr;
+  ServerOptions options;
+  std::unique_ptr<eio::Server> engine;
+  std::mutex mutex;  // the namespace table: written on first use, read at CONNECT
+  std::map<std::string, std::shared_ptr<NamespaceState>> namespaces;
+  struct Dynamic {
+    std::function<bool(std::string_view, const Json&)> accept;
+    std::shared_ptr<NamespaceState> parent;
+  };
+  std::vector<Dynamic> dynamic;
+
+  std::shared_ptr<NamespaceState> make_namespace(const std::string& name);
+  // The namespace a CONNECT names: a static one, or a dynamic one made now; null if
+  // none accepts it.
+  std::shared_ptr<NamespaceState> resolve(const std::string& name, const Json& auth);
+  void on_engine_connection(eio::Socket& conn);
+};
+
+// One Engine.IO session's Socket.IO side.
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(ServerState& server, eio::Socket& conn);
+  ~Client();
+
+  void start();
+  void on_message(std::string_view data, bool binary);
+  void on_close(std::string_view reason);
+  void send(const Packet& packet);
+  void send_prepared(const Prepared& prepared);
+  void close_connection();  // "forced server close" for every socket
+  void remove_socket(const std::string& nsp);
+  eio::Socket& conn() noexcept { return conn_; }
+  bool open() const noexcept { return open_; }
+
+ private:
+  void on_packet(Packet& packet);
+  void connect(const std::string& nsp, Json auth);
+  static void on_connect_timeout(void* self);
+
+  ServerState& server_;
+  eio::Socket& conn_;
+  Decoder decoder_;
+  std::map<std::string, std::unique_ptr<SocketImpl>> sockets_;
+  net::TimerWheel::Timer connect_timer_{&Client::on_connect_timeout, this};
+  bool open_ = true;
+};
+
+class SocketImpl final : public Socket {
+ public:
+  SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake);
+  ~SocketImpl();
+
+  void on_packet(Packet& packet);
+  // Ends this socket: disconnecting, leaving every room, disconnect handlers.
+  void close(std::string_view reason, bool notify_client);
+  void on_connected();
+  Client& client() noexcept { return client_; }
+  NamespaceState& nsp_state() noexcept { return *nsp_; }
+
+  // Socket's implementation.
+  const std::string& id_ref() const noexcept { return id_; }
+  std::string_view nsp_name() const noexcept { return nsp_->name; }
+  Namespace& nsp_handle() noexcept { return *nsp_->handle; }
+  const Handshake& handshake_ref() const noexcept { return handshake_; }
+  bool is_connected() const noexcept { return connected_; }
+  std::any& user_data() noexcept { return data_; }
+  bool emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id = std::nullopt);
+  void emit_with_ack_impl(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback);
+  BroadcastOperator broadcast_op() const;
+  void join_room(const std::string& room);
+  void leave_room(const std::string& room);
+  const std::set<std::string>& room_set() const noexcept { return rooms_; }
+  void add_handler(std::string event, EventHandler handler) { handlers_[std::move(event)].push_back(std::move(handler)); }
+  void add_any(AnyHandler handler, bool front);
+  void clear_any() { any_.clear(); }
+  void add_any_outgoing(AnyHandler handler) { any_outgoing_.push_back(std::move(handler)); }
+  void add_middleware(PacketMiddleware middleware) { middlewares_.push_back(std::move(middleware)); }
+  void add_disconnecting(DisconnectHandler handler) { disconnecting_.push_back(std::move(handler)); }
+  void add_disconnect(DisconnectHandler handler) { disconnect_.push_back(std::move(handler)); }
+  void disconnect_impl(bool close);
+  // A broadcast's ack for this socket (the id is the broadcast's): `settle` gets the
+  // answer, or nullopt if the socket goes first.
+  void expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle);
+
+ private:
+  void dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id);
+  void run_packet_middlewares(std::size_t index, std::string event, std::shared_ptr<Args> args,
+                              std::optional<std::uint64_t> ack_id);
+  Ack make_ack(std::uint64_t id);
+
+  // An emit_with_ack's deadline.
+  struct AckTimer {
+    AckTimer(SocketImpl* s, std::uint64_t i) : socket(s), id(i) {}
+    SocketImpl* socket;
+    std::uint64_t id;
+    net::TimerWheel::Timer timer{&AckTimer::fire, this};
+    static void fire(void* self);
+  };
+  struct PendingAck {
+    std::function<void(std::optional<Args>)> callback;
+    std::unique_ptr<AckTimer> timer;  // none for a broadcast's ack
+  };
+  void ack_timed_out(std::uint64_t id);
+
+  Client& client_;
+  std::shared_ptr<NamespaceState> nsp_;
+  std::string id_;
+  Handshake handshake_;
+  std::any data_;
+  std::set<std::string> rooms_;
+  std::unordered_map<std::string, std::vector<EventHandler>> handlers_;
+  std::vector<AnyHandler> any_;
+  std::vector<AnyHandler> any_outgoing_;
+  std::vector<PacketMiddleware> middlewares_;
+  std::vector<DisconnectHandler> disconnecting_;
+  std::vector<DisconnectHandler> disconnect_;
+  std::unordered_map<std::uint64_t, PendingAck> acks_;
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+// A fresh Socket.IO id: 128 random bits, base64url (22 characters).
+std::string make_socket_id();
+
+// EVENT (or BINARY_EVENT) [event, args...] for a namespace.
+Packet event_packet(std::string_view nsp, std::string_view event, Args args, std::optional<std::uint64_t> id);
+
+}  // namespace switchboard::sio::detail
