@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/encoding.hpp"
 #include "core/utf8.hpp"
 
 // The Socket.IO packet codec against the byte strings of
@@ -774,6 +776,38 @@ TEST(SioPacketEncodeJson, SameAsBoostJsonWhereThatIsRight) {
     json::value v = J(text);
     EXPECT_EQ(stringify(v), json::serialize(v)) << text;
   }
+}
+
+TEST(SioPacketEncodeJson, LongValues) {
+  // Long strings, escapes and multi-byte characters at every offset, and many small
+  // values: checked against core::json_quote (which escapes the same characters but
+  // \b and \f, left out here) and Boost.JSON's serialize (right where there is no double).
+  std::string text;
+  for (int i = 0; text.size() < 5000; ++i) {
+    text += std::string(static_cast<std::size_t>(i % 13), 'x');
+    text += i % 3 == 0 ? "\"" : i % 3 == 1 ? "é€😀" : "\n\x01\\";
+  }
+  // The first n bytes or fewer, cut between characters.
+  auto head = [&](std::size_t n) {
+    n = std::min(n, text.size());
+    while (n > 0 && n < text.size() && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
+    return text.substr(0, n);
+  };
+  for (std::size_t n : std::initializer_list<std::size_t>{0, 1, 7, 8, 9, 255, 256, 257, 511, 512, 513, 1000, 5000}) {
+    std::string piece = head(n);
+    EXPECT_TRUE(stringify(json::string(piece)) == core::json_quote(piece)) << n;
+  }
+  json::array many;
+  for (std::size_t i = 0; i < 2000; ++i) {
+    many.emplace_back(static_cast<std::int64_t>(i) * 7919 - 5000);
+    many.emplace_back(head(i % 50));
+    many.emplace_back(json::object{{head(i % 9), i % 2 == 0}});
+  }
+  EXPECT_TRUE(stringify(many) == json::serialize(many));
+  // Appended after what the string held.
+  std::string out = "prefix";
+  append_text(out, make(PacketType::ack, "/", 1, json::array{json::string(text)}));
+  EXPECT_TRUE(out == "prefix31[" + core::json_quote(text) + "]");
 }
 
 // --- encoding: the header --------------------------------------------------------------
