@@ -155,7 +155,6 @@ class BroadcastOperator {
   std::shared_ptr<detail::NamespaceState> nsp_;
   std::set<std::string> rooms_;
   std::set<std::string> except_;
-  std::string exclude_socket_;  // socket.broadcast: the sender
   bool volatile_flag_ = false;
   bool compress_ = true;
   bool local_ = false;
@@ -249,6 +248,14 @@ struct ServerOptions {
   std::chrono::milliseconds connect_timeout{45'000};
   // Take the client address from X-Forwarded-For (only behind a proxy you trust).
   bool trust_proxy = false;
+  // Connection state recovery (Socket.IO 4.6+): a client that drops for less than
+  // max_disconnection_duration comes back with its id, rooms and data, and gets the
+  // events it missed. Events then carry their offset as an extra last argument.
+  struct Recovery {
+    std::chrono::milliseconds max_disconnection_duration{120'000};
+    bool skip_middlewares = true;  // a recovered client does not go through use() again
+  };
+  std::optional<Recovery> connection_state_recovery;
 };
 
 class Server {

@@ -6,6 +6,7 @@
 
 #include "core/encoding.hpp"
 #include "net/loop_group.hpp"
+#include "sio/recovery.hpp"
 #include "sio/state.hpp"
 
 namespace switchboard::sio {
@@ -52,8 +53,8 @@ void NamespaceState::leave(SocketImpl& socket, const std::string& room) {
   if (it->second.empty()) rooms.erase(it);
 }
 
-std::vector<SocketImpl*> NamespaceState::targets(const BroadcastOperator&, const std::set<std::string>& rooms,
-                                                 const std::set<std::string>& except, const std::string& exclude) {
+std::vector<SocketImpl*> NamespaceState::targets(const std::set<std::string>& rooms,
+                                                 const std::set<std::string>& except) {
   LocalSockets& here = local();
   std::unordered_set<SocketImpl*> chosen;
   if (rooms.empty()) {
@@ -72,7 +73,6 @@ std::vector<SocketImpl*> NamespaceState::targets(const BroadcastOperator&, const
   std::vector<SocketImpl*> out;
   out.reserve(chosen.size());
   for (SocketImpl* socket : chosen) {
-    if (!exclude.empty() && socket->id_ref() == exclude) continue;
     if (socket->is_connected()) out.push_back(socket);
   }
   return out;
@@ -96,6 +96,9 @@ std::shared_ptr<NamespaceState> ServerState::make_namespace(const std::string& n
   state->name = name;
   state->loops.resize(http->threads());
   state->handle.reset(new Namespace(state));
+  if (options.connection_state_recovery) {
+    state->recovery = std::make_unique<SessionStore>(options.connection_state_recovery->max_disconnection_duration);
+  }
   return state;
 }
 
@@ -187,9 +190,34 @@ void Client::connect(const std::string& nsp_name, Json auth) {
   handshake.url = engine.url;
   handshake.time = engine.time;
   handshake.secure = engine.secure;
-  auto socket = std::make_unique<SocketImpl>(*this, nsp, std::move(handshake));
+
+  // Recovery (reference §3.1): a CONNECT carrying string pid and offset may bring back
+  // a session; anything else, or nothing found, is a fresh session, silently.
+  std::optional<SessionStore::Session> restored;
+  std::vector<Args> missed;
+  if (nsp->recovery) {
+    const auto* fields = handshake.auth.if_object();
+    const auto* pid = fields ? fields->if_contains("pid") : nullptr;
+    const auto* offset = fields ? fields->if_contains("offset") : nullptr;
+    if (pid && pid->is_string() && offset && offset->is_string()) {
+      if (auto found = nsp->recovery->restore(std::string(pid->as_string()), std::string(offset->as_string()))) {
+        restored = std::move(found->session);
+        missed = std::move(found->missed);
+      }
+    }
+  }
+  bool recovered = restored.has_value();
+  std::set<std::string> rooms = recovered ? restored->rooms : std::set<std::string>{};
+  auto socket = std::make_unique<SocketImpl>(*this, nsp, std::move(handshake), &restored);
   SocketImpl* raw = socket.get();
   sockets_[nsp_name] = std::move(socket);
+  if (recovered) {
+    // Its rooms back, and the events it missed before the CONNECT reply, as Node does.
+    for (const auto& room : rooms) raw->join_room(room);
+    for (auto& data : missed) send(data_packet(nsp_name, std::move(data), std::nullopt));
+  }
+  std::size_t first_middleware =
+      recovered && server_.options.connection_state_recovery->skip_middlewares ? nsp->middlewares.size() : 0;
 
   // The namespace's middleware in order, each free to answer later: a pending next()
   // keeps the chain alive, nothing else does.
@@ -231,7 +259,7 @@ void Client::connect(const std::string& nsp_name, Json auth) {
       }
     }
   };
-  (*run)(0);
+  (*run)(first_middleware);
 }
 
 void Client::send(const Packet& packet) {
@@ -326,10 +354,13 @@ BroadcastOperator BroadcastOperator::timeout(std::chrono::milliseconds timeout) 
 
 void BroadcastOperator::emit(std::string_view event, Args args) const {
   if (!nsp_) return;
-  auto prepared = detail::prepare(detail::event_packet(nsp_->name, event, std::move(args), std::nullopt));
+  Args data = detail::event_args(event, std::move(args));
+  // Recovery numbers every non-volatile broadcast and keeps it for returning sessions.
+  if (nsp_->recovery && !volatile_flag_) nsp_->recovery->record(rooms_, except_, data);
+  auto prepared = detail::prepare(detail::data_packet(nsp_->name, std::move(data), std::nullopt));
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, prepared, op = *this](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       // volatile: a connection that cannot take it now does not get it.
       if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
       socket->client().send_prepared(*prepared);
@@ -370,7 +401,7 @@ void BroadcastOperator::emit_with_ack(std::string_view event, Args args,
                                       std::function<void(bool, std::vector<Args>)> done) const {
   if (!nsp_) return;
   std::uint64_t id = nsp_->next_ack_id.fetch_add(1, std::memory_order_relaxed);
-  auto prepared = detail::prepare(detail::event_packet(nsp_->name, event, std::move(args), id));
+  auto prepared = detail::prepare(detail::data_packet(nsp_->name, detail::event_args(event, std::move(args)), id));
   auto gather = std::make_shared<Gather>();
   gather->origin = &detail::origin_loop(*nsp_->server);
   gather->loops_left = nsp_->server->http->threads();
@@ -398,7 +429,7 @@ void BroadcastOperator::emit_with_ack(std::string_view event, Args args,
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, prepared, op = *this, id, gather, settle](unsigned) {
     std::size_t sent = 0;
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
       socket->expect_ack(id, settle);
       socket->client().send_prepared(*prepared);
@@ -425,7 +456,7 @@ void BroadcastOperator::fetch_ids(std::function<void(std::vector<std::string>)> 
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, op = *this, ids](unsigned) {
     std::vector<std::string> found;
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       found.push_back(socket->id_ref());
     }
     ids->origin->post([ids, found = std::move(found)]() mutable {
@@ -439,7 +470,7 @@ void BroadcastOperator::sockets_join(std::vector<std::string> rooms) const {
   if (!nsp_) return;
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, op = *this, rooms](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       for (const auto& room : rooms) socket->join_room(room);
     }
   });
@@ -449,7 +480,7 @@ void BroadcastOperator::sockets_leave(std::vector<std::string> rooms) const {
   if (!nsp_) return;
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, op = *this, rooms](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       for (const auto& room : rooms) socket->leave_room(room);
     }
   });
@@ -459,7 +490,7 @@ void BroadcastOperator::disconnect_sockets(bool close) const {
   if (!nsp_) return;
   auto nsp = nsp_;
   nsp_->on_every_loop([nsp, op = *this, close](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op, op.rooms_, op.except_, op.exclude_socket_)) {
+    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
       socket->disconnect_impl(close);
     }
   });

@@ -12,16 +12,21 @@
 
 namespace switchboard::sio {
 namespace detail {
-Packet event_packet(std::string_view nsp, std::string_view event, Args args, std::optional<std::uint64_t> id) {
+Args event_args(std::string_view event, Args args) {
+  Args data;
+  data.values.reserve(args.values.size() + 1);
+  data.values.emplace_back(boost::json::string(event));
+  for (auto& value : args.values) data.values.push_back(std::move(value));
+  data.binaries = std::move(args.binaries);
+  return data;
+}
+
+Packet data_packet(std::string_view nsp, Args data, std::optional<std::uint64_t> id) {
   Packet packet;
   packet.nsp = std::string(nsp);
   packet.id = id;
-  boost::json::array data;
-  data.reserve(args.values.size() + 1);
-  data.emplace_back(boost::json::string(event));
-  for (auto& value : args.values) data.push_back(std::move(value));
-  packet.data = std::move(data);
-  packet.attachments = std::move(args.binaries);
+  packet.data = std::move(data.values);
+  packet.attachments = std::move(data.binaries);
   packet.type = packet.attachments.empty() ? PacketType::event : PacketType::binary_event;
   return packet;
 }
@@ -59,8 +64,20 @@ std::string make_socket_id() {
   return id;
 }
 
-SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake)
-    : client_(client), nsp_(std::move(nsp)), id_(make_socket_id()), handshake_(std::move(handshake)) {}
+SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
+                       std::optional<SessionStore::Session>* restored)
+    : client_(client), nsp_(std::move(nsp)), handshake_(std::move(handshake)) {
+  if (restored && *restored) {
+    // The same id and pid as before the drop; the rooms are joined on connect.
+    id_ = (*restored)->sid;
+    pid_ = (*restored)->pid;
+    data_ = std::move((*restored)->data);
+    recovered_ = true;
+    return;
+  }
+  id_ = make_socket_id();
+  if (nsp_->recovery) pid_ = make_socket_id();
+}
 
 SocketImpl::~SocketImpl() = default;
 
@@ -73,6 +90,7 @@ void SocketImpl::on_connected() {
   reply.nsp = nsp_->name;
   boost::json::object data;
   data["sid"] = id_;
+  if (!pid_.empty()) data["pid"] = pid_;  // only with recovery on (reference §2.1)
   reply.data = std::move(data);
   client_.send(reply);
 }
@@ -80,7 +98,11 @@ void SocketImpl::on_connected() {
 bool SocketImpl::emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id) {
   if (!connected_ || !client_.open()) return false;
   for (auto& handler : any_outgoing_) handler(*this, event, args);
-  client_.send(event_packet(nsp_->name, event, std::move(args), ack_id));
+  Args data = event_args(event, std::move(args));
+  // With recovery on, a private emit without an ack is numbered and kept like a
+  // broadcast to the socket's own room (reference §2.2).
+  if (nsp_->recovery && !ack_id) nsp_->recovery->record({id_}, {}, data);
+  client_.send(data_packet(nsp_->name, std::move(data), ack_id));
   return true;
 }
 
@@ -226,9 +248,9 @@ void SocketImpl::leave_room(const std::string& room) {
 }
 
 BroadcastOperator SocketImpl::broadcast_op() const {
-  BroadcastOperator op = nsp_->handle->all();
-  op.exclude_socket_ = id_;
-  return op;
+  // Every socket is in the room of its own id: leaving that room out leaves the sender
+  // out, as Node's socket.broadcast does.
+  return nsp_->handle->all().except(id_);
 }
 
 void SocketImpl::disconnect_impl(bool close_connection) {
@@ -260,6 +282,11 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
     }
   };
   if (connected_) run(disconnecting_);  // rooms still readable here
+  if (connected_ && nsp_->recovery && recoverable_reason(why)) {
+    // Kept for a return within max_disconnection_duration (reference §3.2), taken
+    // before the rooms are left.
+    nsp_->recovery->persist(SessionStore::Session{id_, pid_, rooms_, std::move(data_)});
+  }
   while (!rooms_.empty()) leave_room(*rooms_.begin());
   if (connected_) nsp_->remove(*this);
   bool was_connected = connected_;
@@ -290,7 +317,7 @@ Namespace& Socket::namespace_() noexcept { return impl(this).nsp_handle(); }
 const Handshake& Socket::handshake() const noexcept { return impl(this).handshake_ref(); }
 eio::Socket& Socket::conn() noexcept { return impl(this).client().conn(); }
 bool Socket::connected() const noexcept { return impl(this).is_connected(); }
-bool Socket::recovered() const noexcept { return false; }
+bool Socket::recovered() const noexcept { return impl(this).was_recovered(); }
 std::any& Socket::data() noexcept { return impl(this).user_data(); }
 bool Socket::emit(std::string_view event, Args args) { return impl(this).emit_event(event, std::move(args)); }
 void Socket::emit_with_ack(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback) {

@@ -19,11 +19,13 @@
 #include "net/loop.hpp"
 #include "net/timer_wheel.hpp"
 #include "sio/codec/packet.hpp"
+#include "sio/recovery.hpp"
 
 namespace switchboard::sio::detail {
 
 class Client;
 class SocketImpl;
+class SessionStore;
 
 // One loop's share of a namespace.
 struct LocalSockets {
@@ -47,6 +49,7 @@ struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
   std::atomic<std::size_t> count{0};
   std::atomic<std::uint64_t> next_ack_id{0};
   std::unique_ptr<Namespace> handle;
+  std::unique_ptr<SessionStore> recovery;  // when connection state recovery is on
 
   LocalSockets& local();
   void add(SocketImpl& socket);
@@ -54,9 +57,9 @@ struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
   void join(SocketImpl& socket, const std::string& room);
   void leave(SocketImpl& socket, const std::string& room);
 
-  // The targets of `op` on the calling loop.
-  std::vector<SocketImpl*> targets(const BroadcastOperator& op, const std::set<std::string>& rooms,
-                                   const std::set<std::string>& except, const std::string& exclude);
+  // The connected sockets of this loop in any of `rooms` (every one if empty) and in
+  // none of `except`.
+  std::vector<SocketImpl*> targets(const std::set<std::string>& rooms, const std::set<std::string>& except);
   // Runs `fn(loop index)` on every loop of the server: here at once for this loop,
   // posted to the others.
   void on_every_loop(std::function<void(unsigned)> fn);
@@ -112,7 +115,9 @@ class Client : public std::enable_shared_from_this<Client> {
 
 class SocketImpl final : public Socket {
  public:
-  SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake);
+  // A new socket, or (with `restored`) the socket of a recovered session.
+  SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
+             std::optional<SessionStore::Session>* restored = nullptr);
   ~SocketImpl();
 
   void on_packet(Packet& packet);
@@ -128,6 +133,7 @@ class SocketImpl final : public Socket {
   Namespace& nsp_handle() noexcept { return *nsp_->handle; }
   const Handshake& handshake_ref() const noexcept { return handshake_; }
   bool is_connected() const noexcept { return connected_; }
+  bool was_recovered() const noexcept { return recovered_; }
   std::any& user_data() noexcept { return data_; }
   bool emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id = std::nullopt);
   void emit_with_ack_impl(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback);
@@ -170,6 +176,7 @@ class SocketImpl final : public Socket {
   Client& client_;
   std::shared_ptr<NamespaceState> nsp_;
   std::string id_;
+  std::string pid_;  // the private session id, when recovery is on
   Handshake handshake_;
   std::any data_;
   std::set<std::string> rooms_;
@@ -182,12 +189,15 @@ class SocketImpl final : public Socket {
   std::unordered_map<std::uint64_t, PendingAck> acks_;
   bool connected_ = false;
   bool closed_ = false;
+  bool recovered_ = false;
 };
 
 // A fresh Socket.IO id: 128 random bits, base64url (22 characters).
 std::string make_socket_id();
 
-// EVENT (or BINARY_EVENT) [event, args...] for a namespace.
-Packet event_packet(std::string_view nsp, std::string_view event, Args args, std::optional<std::uint64_t> id);
+// [event, args...]: an event packet's data.
+Args event_args(std::string_view event, Args args);
+// EVENT (or BINARY_EVENT, with binaries) carrying `data` for a namespace.
+Packet data_packet(std::string_view nsp, Args data, std::optional<std::uint64_t> id);
 
 }  // namespace switchboard::sio::detail
