@@ -528,3 +528,120 @@ export async function roundTrip(ws, data, options = {}) {
   ws.send(data, options);
   return ws.nextMessage();
 }
+
+// ---------------------------------------------------------------------------------
+// Other server binaries (test servers built for one suite, e.g. the Socket.IO feature
+// server of sio_*.test.mjs).
+
+/**
+ * Starts `bin --host 127.0.0.1 --port 0 ...flags` in a fresh temporary directory, as
+ * startServer does for `switchboard`: waits for a "listening on PORT" (or "listening on
+ * http://HOST:PORT") line and for GET /healthz to answer 200. `bin` may name an
+ * environment variable holding the path (e.g. 'SIO_FEATURE_SERVER').
+ * Returns what startServer returns, plus `waitForOutput(regex, timeout)` (resolves to
+ * the first match in the output so far or to come).
+ */
+export async function startBinary(bin, flags = [], { startTimeout = 10_000, healthCheck = true } = {}) {
+  let file = bin;
+  if (/^[A-Z_][A-Z0-9_]*$/.test(bin)) {
+    file = process.env[bin];
+    if (!file) throw new Error(`${bin} is not set: point it at the built binary (CTest sets it)`);
+  }
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    throw new Error(`${file} is not an executable file`);
+  }
+  file = path.resolve(file);
+  const name = path.basename(file);
+  const dir = tempDir('sb-interop-run-');
+  const child = spawn(file, ['--host', HOST, '--port', '0', ...flags], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let output = '';
+  const keep = 1024 * 1024;
+  const watchers = new Set();
+  const append = (chunk) => {
+    output += chunk.toString('utf8');
+    if (output.length > keep) output = output.slice(-keep);
+    for (const w of [...watchers]) w();
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+      for (const w of [...watchers]) w();
+    });
+  });
+  const port = await withTimeout(new Promise((resolve, reject) => {
+    const look = () => {
+      const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
+      const m = clean.match(/listening on (?:http:\/\/[^\s]*:)?(\d+)/);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stderr.on('data', look);
+    child.stdout.on('data', look);
+    child.on('error', (e) => reject(new Error(`cannot start ${file}: ${e.message}`)));
+    exited.then(({ code, signal }) =>
+      reject(new Error(`${name} exited before listening (code ${code}, signal ${signal})`)));
+  }), startTimeout, `${name} to print "listening on PORT"`).catch((e) => {
+    child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${e.message}\noutput so far:\n${output}`);
+  });
+  const server = {
+    port,
+    pid: child.pid,
+    child,
+    dir,
+    exited,
+    log: () => output,
+    url: (p = '/') => `http://${HOST}:${port}${p}`,
+    wsUrl: (p = '/') => `ws://${HOST}:${port}${p}`,
+    running: () => child.exitCode === null && child.signalCode === null,
+    /** Resolves to the first match of `regex` in the output (already there or to come). */
+    waitForOutput(regex, timeout = 5000) {
+      return withTimeout(new Promise((resolve, reject) => {
+        const check = () => {
+          const m = output.match(regex);
+          if (m) { watchers.delete(check); resolve(m); return; }
+          if (!server.running()) { watchers.delete(check); reject(new Error(`${name} exited; output:\n${output}`)); }
+        };
+        watchers.add(check);
+        check();
+      }), timeout, `${regex} in the output of ${name}`);
+    },
+    /** As startServer's stop(): SIGTERM by PID, exit 0, no sanitizer report. */
+    async stop() {
+      if (server.running()) process.kill(child.pid, 'SIGTERM');
+      let result;
+      try {
+        result = await withTimeout(exited, 15_000, `${name} to exit after SIGTERM`);
+      } catch (e) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`${e.message}\noutput:\n${output}`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      if (/Sanitizer|runtime error:/.test(output)) {
+        throw new Error(`${name} printed a sanitizer report:\n${output}`);
+      }
+      if (result.code !== 0) {
+        throw new Error(`${name} exited with code ${result.code}, signal ${result.signal}:\n${output}`);
+      }
+    },
+  };
+  if (healthCheck) {
+    const res = await httpExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    if (!res.responses[0] || res.responses[0].status !== 200) {
+      await server.stop();
+      throw new Error(`${name} is not ready: GET /healthz gave ${JSON.stringify(res.text)}`);
+    }
+  }
+  return server;
+}
