@@ -185,12 +185,16 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       const main = socketOf(m, '/');
       const guarded = socketOf(m, '/guarded', { auth: { token: 'secret' } });
       await Promise.all([connected(main), connected(guarded)]);
-      const [a, b] = await Promise.all([call(main, 'whoami'), call(guarded, 'auth')]);
+      const [a, b, auth] = await Promise.all([call(main, 'whoami'), call(guarded, 'whoami'), call(guarded, 'auth')]);
       assert.equal(a.nsp, '/');
       assert.equal(a.id, main.id);
-      assert.deepEqual(b, { token: 'secret' });
+      assert.equal(b.nsp, '/guarded');
+      assert.equal(b.id, guarded.id);
+      assert.deepEqual(auth, { token: 'secret' });
       assert.notEqual(main.id, guarded.id);
-      assert.equal(main.io, guarded.io);
+      assert.equal(a.engine, m.engine.id, 'the server\'s Engine.IO session is the client\'s');
+      assert.equal(b.engine, a.engine);
+      assert.equal(a.transport, 'websocket');
     });
 
     it('dynamic namespaces (/dyn-<digits>) get the parent\'s middleware and connection handler', async () => {
@@ -690,6 +694,39 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       const any = await connect(server, '/any');
       assert.deepStrictEqual(await new Promise((resolve) => any.emit('mutate', 1, (...r) => resolve(r))),
         [1, 'added by middleware']);
+    });
+
+    it('an asynchronous packet middleware: the handler runs once next() is called', async () => {
+      const any = await connect(server, '/any');
+      const handled = next(any, 'slow-handled');
+      assert.deepStrictEqual(await new Promise((resolve) => any.emit('slow', 'a', 1, (...r) => resolve(r))), ['a', 1]);
+      await handled;
+    });
+
+    it('a packet middleware that calls next() on a later event: the handler runs then', async () => {
+      const m = manager(server);
+      const main = await connected(socketOf(m, '/'));
+      const any = await connected(socketOf(m, '/any'));
+      const inbox = new Inbox(any);
+      any.emit('hold', 'held');
+      assert.equal(await call(any, 'mutate').then(() => inbox.events.length), 0, 'the held event ran');
+      assert.equal(await call(main, 'release'), 1);
+      const i = await inbox.waitFor((e) => e.event === 'hold-handled', 'hold-handled');
+      assert.deepStrictEqual(inbox.events[i].args, ['held']);
+    });
+
+    it('a packet middleware whose socket left the namespace before next(): nothing runs, the connection lives on', async () => {
+      // Under AddressSanitizer this shows whether next() touches the freed socket.
+      const m = manager(server);
+      const main = await connected(socketOf(m, '/'));
+      const any = await connected(socketOf(m, '/any'));
+      const id = any.id;
+      any.emit('hold', 'late');
+      any.disconnect();
+      assert.equal((await recordOf(id)).reason, 'client namespace disconnect');
+      assert.equal(await call(main, 'release'), 1);
+      assert.equal(await call(main, 'echo-ack', 'alive'), 'alive');
+      assert.ok(server.running());
     });
 
     it('catch-all listeners see an event a packet middleware drops (Node runs onAny before socket.use)', async () => {

@@ -214,8 +214,34 @@ void track(sio::Socket& socket) {
   });
 }
 
+// Packet middleware continuations held by /any ("hold") per Engine.IO session, released
+// by "release" on "/" of the same connection (so on the same loop).
+struct Held {
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::function<void(std::optional<std::string>)>>> by_conn;
+
+  void add(std::string_view conn, std::function<void(std::optional<std::string>)> next) {
+    std::lock_guard lock(mutex);
+    by_conn[std::string(conn)].push_back(std::move(next));
+  }
+  std::vector<std::function<void(std::optional<std::string>)>> take(std::string_view conn) {
+    std::lock_guard lock(mutex);
+    auto it = by_conn.find(std::string(conn));
+    if (it == by_conn.end()) return {};
+    auto out = std::move(it->second);
+    by_conn.erase(it);
+    return out;
+  }
+};
+
+Held held;
+
 json::object whoami(sio::Socket& s) {
-  return json::object{{"id", s.id()}, {"nsp", std::string(s.nsp())}, {"thread", thread_name()}};
+  return json::object{{"id", s.id()},
+                      {"nsp", std::string(s.nsp())},
+                      {"engine", std::string(s.conn().id())},
+                      {"transport", std::string(s.conn().transport())},
+                      {"thread", thread_name()}};
 }
 
 // The middleware trace of /guarded and /dyn-*: an array in socket.data(), shared so that
@@ -386,6 +412,12 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
       s.namespace_().volatile_().to(s.id()).emit(str(spec, "event", "volatile"), spec_args(spec, args));
       ack();
     });
+    // Calls the packet middleware continuations /any holds for this connection.
+    socket.on("release", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
+      auto nexts = held.take(s.conn().id());
+      for (auto& next : nexts) next(std::nullopt);
+      ack({nexts.size()});
+    });
     socket.on("count", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
       (void)args;
       ack({s.namespace_().socket_count()});
@@ -430,6 +462,7 @@ void setup_guarded(sio::Server& io) {
     trace_of(socket)->emplace_back("connection");
     socket.on("trace", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({*trace_of(s)}); });
     socket.on("auth", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({s.handshake().auth}); });
+    socket.on("whoami", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({whoami(s)}); });
   });
 }
 
@@ -479,9 +512,19 @@ void setup_any(sio::Server& io) {
     });
     // Per-packet middleware: "forbidden" is dropped with an error; "mutate" gets one more
     // argument; everything else passes.
-    socket.use([](sio::Socket&, std::string_view event, sio::Args& args, std::function<void(std::optional<std::string>)> next) {
+    // "slow" waits for a round trip through every loop (fetch_ids) before next(): an
+    // asynchronous packet middleware, whose socket may be gone by then.
+    socket.use([](sio::Socket& s, std::string_view event, sio::Args& args, std::function<void(std::optional<std::string>)> next) {
       if (event == "forbidden") return next("forbidden event: " + std::string(event));
       if (event == "mutate") args.add("added by middleware");
+      if (event == "slow") {
+        s.namespace_().local().fetch_ids([next](std::vector<std::string>) { next(std::nullopt); });
+        return;
+      }
+      if (event == "hold") {  // until "release" on "/" of the same connection
+        held.add(s.conn().id(), std::move(next));
+        return;
+      }
       next(std::nullopt);
     });
     socket.on("error", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("middleware-error", std::move(args)); });
@@ -497,6 +540,14 @@ void setup_any(sio::Server& io) {
     socket.on("say", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
       s.emit("said", std::move(args));
       ack();
+    });
+    socket.on("hold", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      s.emit("hold-handled", std::move(args));
+      ack();
+    });
+    socket.on("slow", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      s.emit("slow-handled");
+      ack(std::move(args));
     });
     socket.on("mutate", [](sio::Socket& s, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
     socket.on("forbidden", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
