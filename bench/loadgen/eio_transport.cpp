@@ -375,6 +375,8 @@ class PollingTransport final : public Transport {
           phase_ = Phase::done;
           return false;
         }
+        // One connection: the GET's turn, unless more waits to be sent.
+        if (config_.one_channel && queue_.empty() && !close_requested_) poll();
         return true;
       case Request::none: break;
     }
@@ -403,7 +405,9 @@ class PollingTransport final : public Transport {
 
   bool on_poll(std::string_view body) {
     if (!on_packets(body)) return false;
-    if (!close_sent_) poll();
+    // One connection: a POST's turn if something waits to be sent (before_flush sends it).
+    bool post_waits = config_.one_channel && (!queue_.empty() || close_requested_);
+    if (!close_sent_ && !post_waits) poll();
     return true;
   }
 

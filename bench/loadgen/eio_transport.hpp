@@ -16,8 +16,12 @@
 // A ping is answered by a pong packet in the next POST. A close is the close packet
 // "1", in a last POST sent with `Connection: close`, so that the server closes TCP.
 // With `one_channel` (the connect scenario, which measures handshakes) the session
-// uses one connection: the handshake GET, then the close POST on the same connection,
-// and no long-polling GET.
+// uses one connection, its requests taking turns: after the handshake GET, a POST when
+// something is queued (the close packet, or Socket.IO's CONNECT); after a POST's "ok"
+// with nothing more queued, a GET; after a GET's answer, a GET again unless something
+// is queued. Nothing follows the handshake by itself: an Engine.IO connect sends its
+// close POST at once (handshake GET, close POST, and no long-polling GET); a Socket.IO
+// connect POSTs CONNECT, GETs the answer, then POSTs DISCONNECT and the close packet.
 
 #include <memory>
 

@@ -1,13 +1,14 @@
 // Unit tests of the load generator's pure parts: the histogram's bucket arithmetic and
-// percentiles, URL parsing, HTTP responses, and the WebSocket and Engine.IO client
-// transports fed with the bytes a server would send (every split point of the input,
-// as STYLE.md §13 asks of codecs).
+// percentiles, URL parsing, HTTP responses, and the WebSocket, Engine.IO and Socket.IO
+// client transports fed with the bytes a server would send (every split point of the
+// input, as STYLE.md §13 asks of codecs).
 
 #include <cstring>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "core/encoding.hpp"
@@ -16,6 +17,8 @@
 #include "http_response.hpp"
 #include "options.hpp"
 #include "random.hpp"
+#include "sio/codec/packet.hpp"
+#include "sio_transport.hpp"
 #include "ws/codec/frame.hpp"
 #include "ws_transport.hpp"
 
@@ -639,6 +642,283 @@ TEST_F(EioWebSocketTest, MessagesAndErrors) {
   ASSERT_EQ(feed(response()), FeedStatus::ok);
   EXPECT_EQ(feed(server_frame(ws::Opcode::text, "4early")), FeedStatus::failed);
   EXPECT_FALSE(transport_->error().empty());
+}
+
+TEST_F(PollingTest, OneChannelTakesTurns) {
+  // A Socket.IO connect on one connection: handshake GET, POST, GET, POST.
+  make(true);
+  transport_->start(0, outs_);
+  requests_in(outs_[0]);
+  ASSERT_EQ(feed(0, http_ok(open_packet())), FeedStatus::ok);
+  transport_->send(bytes_of("0"), false, outs_);
+  transport_->before_flush(outs_);
+  auto requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].body, "40");
+  ASSERT_EQ(feed(0, http_ok("ok")), FeedStatus::ok);  // nothing queued: the GET's turn
+  requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].head.rfind("GET ", 0), 0u);
+  transport_->send(bytes_of("1"), false, outs_);  // queued while the GET is out
+  transport_->before_flush(outs_);
+  EXPECT_TRUE(outs_[0].empty());
+  ASSERT_EQ(feed(0, http_ok("4x")), FeedStatus::ok);  // something queued: no GET
+  EXPECT_TRUE(outs_[0].empty());
+  transport_->close(outs_);
+  transport_->before_flush(outs_);
+  requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_NE(requests[0].head.find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(requests[0].body, "41\x1e" "1");
+  EXPECT_EQ(feed(0, http_ok("ok")), FeedStatus::closed);
+}
+
+// --- Socket.IO -------------------------------------------------------------------------------
+
+TEST(JsonString, EscapesAsJsonStringify) {
+  std::string out;
+  append_json_string_body(out, std::string_view("plain"));
+  EXPECT_EQ(out, "plain");
+  out.clear();
+  append_json_string_body(out, std::string_view("a\"b\\c\b\f\n\r\t\x01\x1f\x7f" "\xc3\xa9z", 16));
+  EXPECT_EQ(out, "a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f\x7f" "\xc3\xa9z");
+  // The same as the project's codec writes a string.
+  std::string all;
+  for (int c = 1; c < 128; ++c) all += static_cast<char>(c);
+  out = "\"";
+  append_json_string_body(out, all);
+  out += '"';
+  EXPECT_EQ(out, boost::json::serialize(boost::json::value(boost::json::string_view(all))));
+}
+
+constexpr std::string_view sio_connect_answer = R"(40{"sid":"Xy_z"})";
+
+// The client's text frames, without the Engine.IO "4" of a message.
+class SioWebSocketTest : public WsTransportTest {
+ protected:
+  void SetUp() override { make({"", "echo", "echo"}); }
+
+  void make(const SioConfig& config) {
+    std::string error;
+    url_ = *parse_url("http://example.com:9000/socket.io/", error);
+    factory_ = make_sio_factory(url_, SioOver::websocket, config);
+    transport_ = factory_->create(random_);
+    out_.clear();
+    transport_->start(0, outs_);
+    request_ = text_of(out_);
+    out_.clear();
+    auto at = request_.find("Sec-WebSocket-Key: ");
+    key_ = request_.substr(at + 19, 24);
+    events_ = Events{};
+  }
+
+  // The upgrade, the open packet, CONNECT and its answer.
+  void open() {
+    ASSERT_EQ(feed(response() + server_frame(ws::Opcode::text, open_packet())), FeedStatus::ok) << transport_->error();
+    auto frames = client_frames(out_);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0], std::make_pair(ws::Opcode::text, std::string("40")));
+    EXPECT_EQ(events_.opens, 0);  // the Engine.IO session alone does not open it
+    ASSERT_EQ(feed(server_frame(ws::Opcode::text, sio_connect_answer)), FeedStatus::ok) << transport_->error();
+    ASSERT_EQ(events_.opens, 1);
+  }
+
+  // What the project's codec writes for an event with these arguments, in Engine.IO
+  // messages (text ones with their "4").
+  static std::vector<std::pair<ws::Opcode, std::string>> codec_event(boost::json::array args,
+                                                                      std::vector<std::string> attachments = {}) {
+    sio::Packet packet;
+    packet.type = attachments.empty() ? sio::PacketType::event : sio::PacketType::binary_event;
+    packet.data = std::move(args);
+    packet.attachments = attachments;
+    std::vector<std::pair<ws::Opcode, std::string>> frames{{ws::Opcode::text, "4" + sio::encode_text(packet)}};
+    for (auto& a : attachments) frames.emplace_back(ws::Opcode::binary, a);
+    return frames;
+  }
+};
+
+boost::json::object placeholder(int num) { return {{"_placeholder", true}, {"num", num}}; }
+
+TEST_F(SioWebSocketTest, ConnectsToTheMainNamespace) {
+  EXPECT_EQ(request_.rfind("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n", 0), 0u);
+  open();
+  make({"room=1", "pub", "msg"});
+  EXPECT_EQ(request_.rfind("GET /socket.io/?room=1&EIO=4&transport=websocket HTTP/1.1\r\n", 0), 0u);
+}
+
+TEST_F(SioWebSocketTest, EmitsWhatTheCodecWrites) {
+  open();
+  std::string odd = "a\"b\\\n\x01";
+  for (const std::string& text : {std::string("hi"), odd}) {
+    transport_->send(bytes_of(text), false, outs_);
+    EXPECT_EQ(client_frames(out_), codec_event({"echo", boost::json::string_view(text)})) << text;
+  }
+  std::string bytes("\x00\xff", 2);
+  transport_->send(bytes_of(bytes), true, outs_);
+  EXPECT_EQ(client_frames(out_), codec_event({"echo", placeholder(0)}, {bytes}));
+
+  make({"", "pub", "msg"});
+  open();
+  transport_->send(bytes_of("x"), false, outs_);
+  EXPECT_EQ(client_frames(out_), codec_event({"pub", "x"}));
+}
+
+TEST_F(SioWebSocketTest, EventsAtEverySplitPoint) {
+  std::string events;
+  auto add = [&](const std::vector<std::pair<ws::Opcode, std::string>>& frames) {
+    for (const auto& [opcode, payload] : frames) events += server_frame(opcode, payload);
+  };
+  add(codec_event({"echo", "hello"}));                                       // the hot path
+  add(codec_event({"echo", placeholder(0)}, {std::string("\x00\x01", 2)}));  // the hot path, binary
+  events += server_frame(ws::Opcode::text, "2");                             // an Engine.IO ping
+  add(codec_event({"echo", "a\"b\xc3\xa9"}));                                // an escape: the codec
+  events += server_frame(ws::Opcode::text, R"(42["echo","\u0041"])");
+  add(codec_event({"echo", "x", 1}));                                        // the wrong shape
+  events += server_frame(ws::Opcode::text, R"(451-["echo",{"num":0,"_placeholder":true}])") +
+            server_frame(ws::Opcode::binary, "zz");                          // other key order
+  std::string stream_after_101 = server_frame(ws::Opcode::text, open_packet()) +
+                                 server_frame(ws::Opcode::text, sio_connect_answer) + events;
+  std::size_t size = response().size() + stream_after_101.size();
+  for (std::size_t split = 0; split <= size; ++split) {
+    SetUp();
+    std::string stream = response() + stream_after_101;
+    ASSERT_EQ(feed(stream.substr(0, split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(feed(stream.substr(split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(events_.opens, 1);
+    ASSERT_EQ(events_.messages.size(), 6u) << split;
+    EXPECT_EQ(events_.messages[0], "hello");
+    EXPECT_FALSE(events_.binaries[0]);
+    EXPECT_EQ(events_.messages[1], std::string("\x00\x01", 2));
+    EXPECT_TRUE(events_.binaries[1]);
+    EXPECT_EQ(events_.messages[2], "a\"b\xc3\xa9");
+    EXPECT_EQ(events_.messages[3], "A");
+    EXPECT_EQ(events_.messages[4], R"(2["echo","x",1])");  // reported as its text: a mismatch
+    EXPECT_FALSE(events_.binaries[4]);
+    EXPECT_EQ(events_.messages[5], "zz");
+    EXPECT_TRUE(events_.binaries[5]);
+    auto replies = client_frames(out_);
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[0].second, "40");
+    EXPECT_EQ(replies[1].second, "3");  // the pong
+  }
+}
+
+TEST_F(SioWebSocketTest, CloseIsDisconnectThenTheWebSocketClose) {
+  open();
+  transport_->close(outs_);
+  auto frames = client_frames(out_);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0], std::make_pair(ws::Opcode::text, std::string("41")));
+  EXPECT_EQ(frames[1].first, ws::Opcode::close);
+  EXPECT_EQ(feed(server_frame(ws::Opcode::close, std::string("\x03\xe8", 2))), FeedStatus::closed);
+  EXPECT_FALSE(transport_->closed_by_peer());
+}
+
+TEST_F(SioWebSocketTest, ServerDisconnectEndsTheSession) {
+  open();
+  ASSERT_EQ(feed(server_frame(ws::Opcode::text, "41")), FeedStatus::ok);
+  EXPECT_TRUE(transport_->closed_by_peer());
+  auto frames = client_frames(out_);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].first, ws::Opcode::close);  // no DISCONNECT back
+  EXPECT_EQ(feed(server_frame(ws::Opcode::close, std::string("\x03\xe8", 2))), FeedStatus::closed);
+}
+
+TEST_F(SioWebSocketTest, Errors) {
+  // Before the CONNECT answer.
+  for (std::string bad : {std::string(R"(44{"message":"not allowed"})"), std::string(R"(42["echo","x"])"),
+                          std::string("40"), std::string(R"(40/admin,{"sid":"x"})"), std::string("4x")}) {
+    SetUp();
+    ASSERT_EQ(feed(response() + server_frame(ws::Opcode::text, open_packet())), FeedStatus::ok);
+    EXPECT_EQ(feed(server_frame(ws::Opcode::text, bad)), FeedStatus::failed) << bad;
+    EXPECT_EQ(events_.opens, 0);
+    EXPECT_FALSE(transport_->error().empty());
+  }
+  SetUp();
+  ASSERT_EQ(feed(response() + server_frame(ws::Opcode::text, open_packet())), FeedStatus::ok);
+  EXPECT_EQ(feed(server_frame(ws::Opcode::text, R"(44{"message":"not allowed"})")), FeedStatus::failed);
+  EXPECT_NE(transport_->error().find("not allowed"), std::string_view::npos);
+  // After it.
+  for (std::string bad : {std::string(R"(42["other","x"])"), std::string("43[]"), std::string(sio_connect_answer),
+                          std::string(R"(42/admin,["echo","x"])"), std::string("4" "9")}) {
+    SetUp();
+    open();
+    EXPECT_EQ(feed(server_frame(ws::Opcode::text, bad)), FeedStatus::failed) << bad;
+  }
+  SetUp();
+  open();
+  EXPECT_EQ(feed(server_frame(ws::Opcode::binary, "x")), FeedStatus::failed);  // an attachment no header announced
+  SetUp();
+  open();
+  EXPECT_EQ(feed(server_frame(ws::Opcode::text, R"(451-["echo",{"_placeholder":true,"num":0}])") +
+                 server_frame(ws::Opcode::text, R"(42["echo","x"])")),
+            FeedStatus::failed);  // text where the attachment was due
+}
+
+TEST_F(PollingTest, SocketIoConnectOnOneConnection) {
+  std::string error;
+  url_ = *parse_url("http://example.com:3000/socket.io/", error);
+  factory_ = make_sio_factory(url_, SioOver::polling_one_channel, {"room=1", "echo", "echo"});
+  transport_ = factory_->create(random_);
+  EXPECT_EQ(transport_->channels(), 1u);
+  transport_->start(0, outs_);
+  auto requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].head.rfind("GET /socket.io/?room=1&EIO=4&transport=polling HTTP/1.1\r\n", 0), 0u);
+  ASSERT_EQ(feed(0, http_ok(open_packet())), FeedStatus::ok) << transport_->error();
+  transport_->before_flush(outs_);
+  requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].body, "40");
+  ASSERT_EQ(feed(0, http_ok("ok")), FeedStatus::ok);
+  requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].head.rfind("GET /socket.io/?room=1&EIO=4&transport=polling&sid=AAb-c_d ", 0), 0u);
+  EXPECT_EQ(events_.opens, 0);
+  ASSERT_EQ(feed(0, http_ok(sio_connect_answer)), FeedStatus::ok) << transport_->error();
+  EXPECT_EQ(events_.opens, 1);
+  // Nothing to send: a GET. (The connect scenario closes from on_open, so its DISCONNECT
+  // is queued by then and no GET leaves.)
+  EXPECT_EQ(requests_in(outs_[0]).size(), 1u);
+  transport_->close(outs_);
+  transport_->before_flush(outs_);
+  EXPECT_TRUE(outs_[0].empty());  // the GET's turn still
+  ASSERT_EQ(feed(0, http_ok("6")), FeedStatus::ok);
+  transport_->before_flush(outs_);
+  requests = requests_in(outs_[0]);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].body, "41\x1e" "1");
+  EXPECT_EQ(feed(0, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), FeedStatus::closed);
+  EXPECT_TRUE(transport_->server_closes_tcp());
+}
+
+TEST_F(PollingTest, SocketIoEventsOverPolling) {
+  std::string error;
+  url_ = *parse_url("http://example.com:3000/socket.io/", error);
+  factory_ = make_sio_factory(url_, SioOver::polling, {"room=1", "pub", "msg"});
+  transport_ = factory_->create(random_);
+  transport_->start(0, outs_);
+  transport_->start(1, outs_);
+  requests_in(outs_[0]);
+  ASSERT_EQ(feed(0, http_ok(open_packet())), FeedStatus::ok);
+  transport_->before_flush(outs_);
+  EXPECT_EQ(requests_in(outs_[1]).at(0).body, "40");
+  EXPECT_EQ(requests_in(outs_[0]).size(), 1u);  // the long poll
+  ASSERT_EQ(feed(1, http_ok("ok")), FeedStatus::ok);
+  ASSERT_EQ(feed(0, http_ok(std::string(sio_connect_answer) + "\x1e" R"(42["msg","m1"])" "\x1e"
+                            R"(451-["msg",{"_placeholder":true,"num":0}])" "\x1e" "bAP8Q")),
+            FeedStatus::ok)
+      << transport_->error();
+  ASSERT_EQ(events_.opens, 1);
+  ASSERT_EQ(events_.messages.size(), 2u);
+  EXPECT_EQ(events_.messages[0], "m1");
+  EXPECT_EQ(events_.messages[1], std::string("\x00\xff\x10", 3));
+  EXPECT_TRUE(events_.binaries[1]);
+  transport_->send(bytes_of("p"), false, outs_);
+  transport_->send(bytes_of(std::string("\x00\xff\x10", 3)), true, outs_);
+  transport_->before_flush(outs_);
+  EXPECT_EQ(requests_in(outs_[1]).at(0).body,
+            R"(42["pub","p"])" "\x1e" R"(451-["pub",{"_placeholder":true,"num":0}])" "\x1e" "bAP8Q");
 }
 
 }  // namespace

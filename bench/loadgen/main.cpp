@@ -41,6 +41,7 @@ void raise_file_limit(const Options& options) {
 class Run {
  public:
   explicit Run(const Options& options) : options_(options), factory_(make_transport_factory(options)) {
+    if (options.scenario == ScenarioKind::fanout) publisher_factory_ = make_publisher_factory(options);
     unsigned total = options.scenario == ScenarioKind::connect ? options.concurrency : options.connections;
     for (unsigned i = 0; i < options.threads; ++i) {
       unsigned share = total / options.threads + (i < total % options.threads ? 1 : 0);
@@ -49,6 +50,9 @@ class Run {
         case ScenarioKind::echo: scenario = make_echo_scenario(options, share, i); break;
         case ScenarioKind::idle: scenario = make_idle_scenario(options, share); break;
         case ScenarioKind::connect: scenario = make_connect_scenario(options, share); break;
+        case ScenarioKind::fanout:
+          scenario = make_fanout_scenario(options, share, i, fanout_, *publisher_factory_);
+          break;
       }
       workers_.push_back(std::make_unique<Worker>(options, *factory_, control_, std::move(scenario)));
     }
@@ -112,12 +116,12 @@ class Run {
       if (phase == Phase::ramp) {
         std::uint64_t resolved = stats.opened + stats.connect_failures + stats.handshake_failures;
         bool timed_out = now - start >= seconds(options_.ramp_timeout_s);
-        if (resolved >= options_.connections || timed_out) {
+        if (resolved >= options_.sessions() || timed_out) {
           result_.ramp_s = static_cast<double>(now - start) / ns_per_s;
-          result_.all_opened = stats.opened >= options_.connections;
+          result_.all_opened = stats.opened >= options_.sessions();
           std::fprintf(stderr, "%s: %llu of %u connections open after %.2f s (%llu failed)\n",
                        result_.all_opened ? "all open" : "ramp ended",
-                       static_cast<unsigned long long>(stats.open_now), options_.connections,
+                       static_cast<unsigned long long>(stats.open_now), options_.sessions(),
                        result_.ramp_s,
                        static_cast<unsigned long long>(stats.connect_failures + stats.handshake_failures));
           if (stats.opened == 0) {
@@ -191,7 +195,7 @@ class Run {
     double per_s = static_cast<double>(ns_per_s) / static_cast<double>(interval > 0 ? interval : 1);
     static constexpr const char* names[] = {"ramp", "warmup", "measure", "done"};
     char rate[64] = "";
-    if (options_.scenario == ScenarioKind::echo) {
+    if (options_.scenario == ScenarioKind::echo || options_.scenario == ScenarioKind::fanout) {
       std::snprintf(rate, sizeof rate, "%10.0f msg/s  ",
                     static_cast<double>(now.messages_received - before.messages_received) * per_s);
     } else if (options_.scenario == ScenarioKind::connect) {
@@ -208,6 +212,8 @@ class Run {
 
   const Options& options_;
   std::unique_ptr<TransportFactory> factory_;
+  std::unique_ptr<TransportFactory> publisher_factory_;  // fanout
+  FanoutShared fanout_;
   Control control_;
   std::vector<std::unique_ptr<Worker>> workers_;
   RunResult result_;

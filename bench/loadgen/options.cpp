@@ -14,6 +14,7 @@ const char* to_string(ScenarioKind kind) noexcept {
     case ScenarioKind::echo: return "echo";
     case ScenarioKind::idle: return "idle";
     case ScenarioKind::connect: return "connect";
+    case ScenarioKind::fanout: return "fanout";
   }
   return "?";
 }
@@ -23,6 +24,8 @@ const char* to_string(TransportKind kind) noexcept {
     case TransportKind::websocket: return "ws";
     case TransportKind::eio_websocket: return "eio-websocket";
     case TransportKind::eio_polling: return "eio-polling";
+    case TransportKind::sio_websocket: return "sio-websocket";
+    case TransportKind::sio_polling: return "sio-polling";
   }
   return "?";
 }
@@ -132,26 +135,37 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "for Engine.IO the path of the endpoint, http://127.0.0.1:3000/engine.io/)")
       ->required();
   const std::map<std::string, ScenarioKind> scenarios{
-      {"echo", ScenarioKind::echo}, {"idle", ScenarioKind::idle}, {"connect", ScenarioKind::connect}};
+      {"echo", ScenarioKind::echo},
+      {"idle", ScenarioKind::idle},
+      {"connect", ScenarioKind::connect},
+      {"fanout", ScenarioKind::fanout}};
   std::string scenario = "echo";
   app.add_option("--scenario", scenario,
                  "echo: pipelined messages, reports messages/s and round-trip latency;\n"
                  "idle: open --connections and hold them silent for --duration, reports how many\n"
                  "stayed open and the server's RSS per connection;\n"
                  "connect: connect + handshake + close in a loop, reports connections/s (Engine.IO:\n"
-                 "sessions opened and closed, i.e. handshakes/s)")
+                 "sessions opened and closed, i.e. handshakes/s; Socket.IO: with CONNECT and DISCONNECT);\n"
+                 "fanout (Socket.IO only): --connections members join room \"room\" (handshake query\n"
+                 "room=1) and one more session emits \"pub\" at --rate; reports deliveries of \"msg\"\n"
+                 "per second and the publisher-to-member latency")
       ->check(CLI::IsMember(scenarios))
       ->capture_default_str();
   const std::map<std::string, TransportKind> transports{{"ws", TransportKind::websocket},
                                                         {"eio-websocket", TransportKind::eio_websocket},
-                                                        {"eio-polling", TransportKind::eio_polling}};
+                                                        {"eio-polling", TransportKind::eio_polling},
+                                                        {"sio-websocket", TransportKind::sio_websocket},
+                                                        {"sio-polling", TransportKind::sio_polling}};
   std::string transport = "ws";
   app.add_option("--transport", transport,
                  "Protocol spoken by each session: ws (RFC 6455, no extensions);\n"
                  "eio-websocket (Engine.IO v4, WebSocket only: PATH?EIO=4&transport=websocket);\n"
                  "eio-polling (Engine.IO v4 HTTP long-polling: one keep-alive connection holds the\n"
                  "GET, another carries the POSTs; messages queued while a POST is out leave\n"
-                 "together in the next; connect uses one connection per session)")
+                 "together in the next; connect uses one connection per session);\n"
+                 "sio-websocket, sio-polling (Socket.IO v5 over those: CONNECT to \"/\", messages are\n"
+                 "events \"echo\" with one argument, a string (--text) or a binary attachment;\n"
+                 "URL http://HOST:PORT/socket.io/)")
       ->check(CLI::IsMember(transports))
       ->capture_default_str();
   app.add_option("--threads", options.threads,
@@ -164,11 +178,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->capture_default_str();
   app.add_option("--inflight", options.inflight,
                  "echo: messages each connection keeps outstanding; a new one leaves as each echo "
-                 "returns")
+                 "returns;\nfanout with --rate 0: publications not yet delivered to every member")
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   app.add_option("--size", options.size,
-                 "echo: payload bytes per message; the first 8 carry the send time (16 with --text)")
+                 "echo: payload bytes per message; the first 8 carry the send time (16 with --text);\n"
+                 "fanout: bytes of the \"pub\" string (at least 32: send time and number)")
       ->check(CLI::Range(8u, 16u * 1024 * 1024))
       ->capture_default_str();
   app.add_flag("--text", options.text,
@@ -181,6 +196,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "Seconds in the measured window; idle: seconds to hold the connections "
                  "(0: until SIGINT)")
       ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--rate", options.rate,
+                 "fanout: publications per second, on a fixed schedule (0: as fast as the room drains,\n"
+                 "at most --inflight publications not yet delivered to every member)")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--concurrency", options.concurrency,
                  "connect: connections in progress at any time (connect, upgrade or close)")
@@ -215,6 +235,18 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   options.progress = !quiet;
   options.scenario = scenarios.at(scenario);
   options.transport = transports.at(transport);
+  if (options.scenario == ScenarioKind::fanout) {
+    if (!options.socket_io()) {
+      std::cerr << "sb-loadgen: --scenario fanout needs --transport sio-websocket or sio-polling (rooms)\n";
+      return 2;
+    }
+    if (options.size < Options::fanout_min_size) {
+      std::cerr << "sb-loadgen: fanout needs --size >= " << Options::fanout_min_size
+                << " (send time and publication number, 16 hex digits each)\n";
+      return 2;
+    }
+    options.text = true;  // "pub" carries a string
+  }
   if (options.text && options.size < options.min_size()) {
     std::cerr << "sb-loadgen: --text needs --size >= " << options.min_size()
               << " (the send time as 16 hex digits)\n";

@@ -9,8 +9,8 @@
 
 namespace switchboard::loadgen {
 
-enum class ScenarioKind { echo, idle, connect };
-enum class TransportKind { websocket, eio_websocket, eio_polling };
+enum class ScenarioKind { echo, idle, connect, fanout };
+enum class TransportKind { websocket, eio_websocket, eio_polling, sio_websocket, sio_polling };
 
 const char* to_string(ScenarioKind kind) noexcept;
 const char* to_string(TransportKind kind) noexcept;
@@ -43,6 +43,9 @@ struct Options {
   double warmup_s = 2;             // echo, connect: discarded before the window
   double duration_s = 10;          // the measured window (idle: how long to hold)
   unsigned concurrency = 64;       // connect: handshakes in flight
+  // fanout: publications per second (0: as fast as the room drains, with at most
+  // --inflight publications not yet delivered to every member)
+  double rate = 100;
   // echo, idle: TCP connects and handshakes in flight while opening (sessions ×
   // sockets_per_session()); bounds the accept backlog and the SYN burst so that the
   // server sees a ramp, not a flood it would drop.
@@ -58,8 +61,20 @@ struct Options {
   // TCP connections per session: Engine.IO polling holds a GET on one and POSTs on
   // another, except in the connect scenario (see eio_transport.hpp).
   unsigned sockets_per_session() const noexcept {
-    return transport == TransportKind::eio_polling && scenario != ScenarioKind::connect ? 2 : 1;
+    bool polling = transport == TransportKind::eio_polling || transport == TransportKind::sio_polling;
+    return polling && scenario != ScenarioKind::connect ? 2 : 1;
   }
+
+  // Sessions opened before the load starts: the connections, and fanout's publisher.
+  unsigned sessions() const noexcept { return connections + (scenario == ScenarioKind::fanout ? 1 : 0); }
+
+  bool socket_io() const noexcept {
+    return transport == TransportKind::sio_websocket || transport == TransportKind::sio_polling;
+  }
+
+  // fanout's payload: the publisher's send time and the publication's number, as 16 hex
+  // digits each.
+  static constexpr unsigned fanout_min_size = 32;
 
   // The smallest payload that carries the send timestamp (8 bytes, or 16 hex digits).
   unsigned min_size() const noexcept { return text ? 16 : 8; }

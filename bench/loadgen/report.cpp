@@ -10,7 +10,7 @@ namespace switchboard::loadgen {
 namespace {
 
 struct Derived {
-  double primary_rate = 0;           // echo: messages/s; connect: connections/s; idle: 0
+  double primary_rate = 0;           // echo: messages/s; connect: connections/s; fanout: deliveries/s; idle: 0
   const char* primary_name = "";
   std::optional<double> server_cpu_s;
   std::optional<double> server_cpu_share;
@@ -33,6 +33,10 @@ Derived derive(const Options& options, const RunResult& r) {
     case ScenarioKind::connect:
       count = r.window.closed_clean;
       d.primary_name = "connections";
+      break;
+    case ScenarioKind::fanout:
+      count = r.window.messages_received;
+      d.primary_name = "deliveries";
       break;
     case ScenarioKind::idle:
       d.primary_name = "";
@@ -139,6 +143,21 @@ void print_summary(const Options& options, const RunResult& r) {
                    options.transport == TransportKind::websocket ? "connections/s" : "handshakes/s ",
                    d.primary_rate, static_cast<unsigned long long>(w.closed_clean));
       break;
+    case ScenarioKind::fanout: {
+      double window = r.window_s > 0 ? r.window_s : 1e-9;
+      char pace[96];
+      if (options.rate > 0) {
+        std::snprintf(pace, sizeof pace, "at %g/s", options.rate);
+      } else {
+        std::snprintf(pace, sizeof pace, "as fast as the room drains (%u in flight)", options.inflight);
+      }
+      std::fprintf(stderr, "members %u, %u-byte \"pub\" %s; window %.2f s\n", options.connections, options.size,
+                   pace, r.window_s);
+      std::fprintf(stderr, "deliveries/s   %12.0f   (%llu delivered; %.1f publications/s)\n", d.primary_rate,
+                   static_cast<unsigned long long>(w.messages_received),
+                   static_cast<double>(w.messages_sent) / window);
+      break;
+    }
     case ScenarioKind::idle:
       std::fprintf(stderr, "held %.2f s; opened %llu of %u in %.2f s; %llu still open at the end\n",
                    r.window_s, static_cast<unsigned long long>(r.totals.opened), options.connections,
@@ -215,7 +234,12 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("open_at_end", d.open_at_end);
   j.number("messages_sent", r.window.messages_sent);
   j.number("messages_received", r.window.messages_received);
-  j.number("messages_per_s", options.scenario == ScenarioKind::echo ? d.primary_rate : 0.0);
+  bool messages = options.scenario == ScenarioKind::echo || options.scenario == ScenarioKind::fanout;
+  j.number("messages_per_s", messages ? d.primary_rate : 0.0);  // fanout: deliveries/s
+  j.number("rate", options.scenario == ScenarioKind::fanout ? options.rate : 0.0);
+  j.number("publications_per_s", options.scenario == ScenarioKind::fanout && r.window_s > 0
+                                     ? static_cast<double>(r.window.messages_sent) / r.window_s
+                                     : 0.0);
   j.number("connections_completed", r.window.closed_clean);
   j.number("connections_per_s", options.scenario == ScenarioKind::connect ? d.primary_rate : 0.0);
   j.number("bytes_sent", r.window.bytes_sent);

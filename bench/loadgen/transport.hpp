@@ -3,7 +3,8 @@
 // turns them into a session: it writes the opening handshake, frames each message, and
 // parses what arrives into messages. Transports: raw WebSocket (ws_transport), and
 // Engine.IO v4 over WebSocket (a layer over the raw one) or over HTTP long-polling
-// (eio_transport). Socket.IO would be one more layer over an Engine.IO one.
+// (eio_transport), and Socket.IO v5 as one more layer over an Engine.IO one
+// (sio_transport).
 //
 // Channels: a session may use more than one TCP connection. Raw WebSocket and
 // Engine.IO over WebSocket use one (channel 0); Engine.IO polling uses two, as
@@ -103,5 +104,7 @@ class TransportFactory {
 };
 
 std::unique_ptr<TransportFactory> make_transport_factory(const Options& options);
+// fanout: the publisher's sessions (Socket.IO, emitting "pub", in no room).
+std::unique_ptr<TransportFactory> make_publisher_factory(const Options& options);
 
 }  // namespace switchboard::loadgen

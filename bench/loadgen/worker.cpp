@@ -85,7 +85,12 @@ void Worker::run() {
     if (!stopping_ && control_.stop.load(std::memory_order_relaxed)) begin_shutdown();
     if (stopping_ && (live_ == 0 || now_ >= shutdown_deadline_)) break;
 
-    int n = epoll_wait(epoll_fd_, events.data(), max_events, stopping_ ? 10 : 100);
+    int timeout_ms = stopping_ ? 10 : 100;
+    if (std::int64_t at = stopping_ ? 0 : scenario_->wake_at(); at > 0) {
+      std::int64_t wait = at - now_ns();
+      timeout_ms = wait <= 0 ? 0 : std::min<int>(timeout_ms, static_cast<int>((wait + ns_per_ms - 1) / ns_per_ms));
+    }
+    int n = epoll_wait(epoll_fd_, events.data(), max_events, timeout_ms);
     now_ = now_ns();
     for (int i = 0; i < n; ++i) {
       std::uint64_t key = events[i].data.u64;
@@ -133,10 +138,10 @@ Connection& Worker::allocate() {
   return *slots_[slot];
 }
 
-Connection* Worker::connect() {
+Connection* Worker::connect(const TransportFactory* factory) {
   if (stopping_) return nullptr;
   Connection& c = allocate();
-  c.transport = factory_.create(random_);
+  c.transport = (factory ? *factory : factory_).create(random_);
   c.channel_count = static_cast<std::uint8_t>(std::min(c.transport->channels(), max_channels));
   c.state = ConnState::connecting;
   c.outcome = Outcome::clean;
@@ -272,6 +277,12 @@ void Worker::on_session_closed(Connection& c) {
   // answered it. Either way the server now closes TCP (§7.1.1); wait for its FIN so
   // that TIME_WAIT stays on the server's side and the client's ports stay free. An
   // HTTP keep-alive connection that the server keeps open is closed here.
+  if (!c.opened) {
+    // The server ended the session before it opened (Socket.IO: a refused CONNECT ends
+    // with the Engine.IO close): the handshake failed.
+    finish(c, Outcome::handshake_failed);
+    return;
+  }
   c.outcome = c.transport->closed_by_peer() ? Outcome::dropped : Outcome::clean;
   if (!c.transport->server_closes_tcp()) {
     finish(c, c.outcome);

@@ -46,8 +46,9 @@ class Worker final : private TransportEvents {
 
   // For scenarios, on this worker's thread.
   // Starts a session: a TCP connect per transport channel; nullptr if a socket could
-  // not be created (counted as a connect failure) or the worker is stopping.
-  Connection* connect();
+  // not be created (counted as a connect failure) or the worker is stopping. The
+  // session speaks what `factory` makes (default: the run's transport).
+  Connection* connect(const TransportFactory* factory = nullptr);
   void send(Connection& connection, std::span<const std::byte> payload, bool binary);
   // Starts the closing handshake of an open connection; aborts one still connecting.
   void close(Connection& connection);
