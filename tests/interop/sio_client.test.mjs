@@ -445,6 +445,20 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       assert.ok(socket.connected);
     });
 
+    it('an answer that comes after emit_with_ack\'s timeout is dropped; the socket goes on', async () => {
+      const socket = await connect(server);
+      let answered;
+      const late = new Promise((resolve) => { answered = resolve; });
+      // The client answers late on purpose (this delay is the behaviour under test).
+      socket.on('question', (q, cb) => setTimeout(() => { cb('too late'); answered(); }, 300));
+      const result = await call(socket, 'ask', { timeout: 100, args: ['q'] });
+      assert.deepStrictEqual(result, { answered: false });
+      await late;
+      socket.off('question');
+      socket.on('question', (q, cb) => cb(`in time: ${q}`));
+      assert.deepStrictEqual(await call(socket, 'ask', { timeout: 2000, args: ['q2'] }), { answered: true, args: ['in time: q2'] });
+    });
+
     it('socket.timeout(ms).emitWithAck fails on the client when the server never acks', async () => {
       const socket = await connect(server);
       await assert.rejects(socket.timeout(300).emitWithAck('never-ack', 1), /operation has timed out/);
