@@ -152,6 +152,7 @@ class BroadcastOperator {
   friend class Namespace;
   friend class Socket;
   friend class detail::SocketImpl;
+  void for_each_target(std::function<void(detail::SocketImpl&)> action) const;
   std::shared_ptr<detail::NamespaceState> nsp_;
   std::set<std::string> rooms_;
   std::set<std::string> except_;
@@ -202,8 +203,9 @@ class Socket {
   void on_disconnecting(DisconnectHandler handler);  // rooms still readable
   void on_disconnect(DisconnectHandler handler);
 
-  // Leaves the namespace ("server namespace disconnect"); with `close`, closes the
-  // whole connection ("forced server close" for every namespace on it).
+  // Leaves the namespace: the client gets DISCONNECT, the reason is "server namespace
+  // disconnect". With `close`, every namespace of the connection does, then the
+  // connection closes.
   void disconnect(bool close = false);
 
  protected:
@@ -226,15 +228,21 @@ class Namespace {
   BroadcastOperator local() const;
   BroadcastOperator timeout(std::chrono::milliseconds timeout) const;
 
-  // Sockets connected now, on every loop.
+  // Every socket of the namespace, for the operations of BroadcastOperator.
+  BroadcastOperator all() const;
+  void fetch_ids(std::function<void(std::vector<std::string>)> done) const { all().fetch_ids(std::move(done)); }
+  void sockets_join(std::vector<std::string> rooms) const { all().sockets_join(std::move(rooms)); }
+  void sockets_leave(std::vector<std::string> rooms) const { all().sockets_leave(std::move(rooms)); }
+  void disconnect_sockets(bool close = false) const { all().disconnect_sockets(close); }
+
+  // Sockets connected now, on every loop (for a dynamic parent: in its children).
   std::size_t socket_count() const noexcept;
 
  private:
   friend struct detail::ServerState;
   friend class detail::SocketImpl;
-  explicit Namespace(std::shared_ptr<detail::NamespaceState> state) : state_(std::move(state)) {}
-  BroadcastOperator all() const;
-  std::shared_ptr<detail::NamespaceState> state_;
+  explicit Namespace(detail::NamespaceState* state) : state_(state) {}
+  detail::NamespaceState* state_;  // owns this handle
 };
 
 struct ServerOptions {

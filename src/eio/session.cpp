@@ -483,8 +483,10 @@ void Session::close(std::string_view reason) {
       if (pending_get_) flush_poll(PacketType::noop);
       else awaiting_last_poll_ = true;  // a GET it sent earlier may still be on its way
     } else if (flush) {
-      // What was queued, then the close packet: now, or to the next GET (the client
-      // polls again at once), as Node's polling transport does.
+      // What was queued, then the close packet in a later response, as Node's polling
+      // transport does (it waits for "drain"): a client that defers handling a packet
+      // (socket.io-client decodes on the next tick) must see it before the close.
+      if (pending_get_ && !buffer_.empty()) flush_poll();
       buffer_.push_back(Outgoing{PacketType::close, false, {}, {}});
       if (pending_get_) flush_poll();
       else awaiting_last_poll_ = true;

@@ -78,6 +78,12 @@ std::vector<SocketImpl*> NamespaceState::targets(const std::set<std::string>& ro
   return out;
 }
 
+std::vector<std::shared_ptr<NamespaceState>> NamespaceState::broadcast_targets() {
+  if (!parent) return {shared_from_this()};
+  std::lock_guard lock(server->mutex);
+  return children;
+}
+
 void NamespaceState::on_every_loop(std::function<void(unsigned)> fn) {
   net::LoopGroup& group = server->http->loops();
   net::Loop* here = net::Loop::current();
@@ -95,7 +101,7 @@ std::shared_ptr<NamespaceState> ServerState::make_namespace(const std::string& n
   state->server = this;
   state->name = name;
   state->loops.resize(http->threads());
-  state->handle.reset(new Namespace(state));
+  state->handle.reset(new Namespace(state.get()));
   if (options.connection_state_recovery) {
     state->recovery = std::make_unique<SessionStore>(options.connection_state_recovery->max_disconnection_duration);
   }
@@ -113,6 +119,7 @@ std::shared_ptr<NamespaceState> ServerState::resolve(const std::string& name, co
     child->middlewares = dynamic_nsp.parent->middlewares;
     child->on_connection = dynamic_nsp.parent->on_connection;
     namespaces[name] = child;
+    dynamic_nsp.parent->children.push_back(child);
     return child;
   }
   return nullptr;
@@ -223,17 +230,25 @@ void Client::connect(const std::string& nsp_name, Json auth) {
   // keeps the chain alive, nothing else does.
   auto run = std::make_shared<std::function<void(std::size_t)>>();
   std::weak_ptr<Client> weak = shared_from_this();
-  *run = [weak, raw, nsp, nsp_name, weak_run = std::weak_ptr<std::function<void(std::size_t)>>(run)](std::size_t index) {
+  // The socket this chain admits, while it is still the one waiting at nsp_name: a
+  // late next() for a socket that went (or was replaced) does nothing.
+  auto current = [weak, alive = raw->alive(), nsp_name]() -> std::pair<std::shared_ptr<Client>, SocketImpl*> {
+    auto client = weak.lock();
+    SocketImpl* socket = *alive;
+    if (!client || !client->open_ || !socket) return {};
+    auto it = client->sockets_.find(nsp_name);
+    if (it == client->sockets_.end() || it->second.get() != socket) return {};
+    return {std::move(client), socket};
+  };
+  *run = [current, nsp, nsp_name, weak_run = std::weak_ptr<std::function<void(std::size_t)>>(run)](std::size_t index) {
     auto run = weak_run.lock();
-    auto self = weak.lock();
     if (!run) return;
-    if (!self || !self->open_) return;
-    auto it = self->sockets_.find(nsp_name);
-    if (it == self->sockets_.end() || it->second.get() != raw) return;
+    auto [self, raw] = current();
+    if (!self) return;
     if (index < nsp->middlewares.size()) {
-      nsp->middlewares[index](*raw, [weak, run, index, raw, nsp_name](std::optional<MiddlewareError> error) {
-        auto client = weak.lock();
-        if (!client || !client->open_) return;
+      nsp->middlewares[index](*raw, [current, run, index, nsp_name](std::optional<MiddlewareError> error) {
+        auto [client, socket] = current();
+        if (!client) return;
         if (error) {
           Packet refusal;
           refusal.type = PacketType::connect_error;
@@ -299,6 +314,18 @@ void Client::close_connection() {
   conn_.close();
 }
 
+void Client::disconnect_all() {
+  if (!open_) return;
+  auto sockets = std::move(sockets_);
+  sockets_.clear();
+  for (auto& [nsp, socket] : sockets) socket->close("server namespace disconnect", true);
+  for (auto& [nsp, socket] : sockets) {
+    std::shared_ptr<SocketImpl> doomed(socket.release());
+    net::Loop::current()->at_end_of_turn([doomed] {});
+  }
+  conn_.close();
+}
+
 void Client::on_close(std::string_view reason) {
   open_ = false;
   connect_timer_.cancel();
@@ -355,17 +382,21 @@ BroadcastOperator BroadcastOperator::timeout(std::chrono::milliseconds timeout) 
 void BroadcastOperator::emit(std::string_view event, Args args) const {
   if (!nsp_) return;
   Args data = detail::event_args(event, std::move(args));
-  // Recovery numbers every non-volatile broadcast and keeps it for returning sessions.
-  if (nsp_->recovery && !volatile_flag_) nsp_->recovery->record(rooms_, except_, data);
-  auto prepared = detail::prepare(detail::data_packet(nsp_->name, std::move(data), std::nullopt));
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, prepared, op = *this](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      // volatile: a connection that cannot take it now does not get it.
-      if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
-      socket->client().send_prepared(*prepared);
-    }
-  });
+  const auto targets = nsp_->broadcast_targets();
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    const auto& target = targets[t];
+    // Recovery numbers every non-volatile broadcast and keeps it for returning sessions.
+    if (target->recovery && !volatile_flag_) target->recovery->record(rooms_, except_, data);
+    Args packet_data = t + 1 == targets.size() ? std::move(data) : data;
+    auto prepared = detail::prepare(detail::data_packet(target->name, std::move(packet_data), std::nullopt));
+    target->on_every_loop([target, prepared, op = *this](unsigned) {
+      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
+        // volatile: a connection that cannot take it now does not get it.
+        if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
+        socket->client().send_prepared(*prepared);
+      }
+    });
+  }
 }
 
 namespace {
@@ -400,11 +431,11 @@ struct Gather {
 void BroadcastOperator::emit_with_ack(std::string_view event, Args args,
                                       std::function<void(bool, std::vector<Args>)> done) const {
   if (!nsp_) return;
-  std::uint64_t id = nsp_->next_ack_id.fetch_add(1, std::memory_order_relaxed);
-  auto prepared = detail::prepare(detail::data_packet(nsp_->name, detail::event_args(event, std::move(args)), id));
+  const auto targets = nsp_->broadcast_targets();
+  Args data = detail::event_args(event, std::move(args));
   auto gather = std::make_shared<Gather>();
   gather->origin = &detail::origin_loop(*nsp_->server);
-  gather->loops_left = nsp_->server->http->threads();
+  gather->loops_left = nsp_->server->http->threads() * static_cast<unsigned>(targets.size());
   gather->callback = std::move(done);
   // Every ack settles on the origin loop, so the gather needs no lock.
   auto settle = [gather](std::optional<Args> response) {
@@ -426,21 +457,28 @@ void BroadcastOperator::emit_with_ack(std::string_view event, Args args,
       net::Loop::current()->schedule_timer(*timer_gather->timer, timeout);
     });
   }
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, prepared, op = *this, id, gather, settle](unsigned) {
-    std::size_t sent = 0;
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
-      socket->expect_ack(id, settle);
-      socket->client().send_prepared(*prepared);
-      ++sent;
-    }
-    gather->origin->post([gather, sent] {
-      gather->expected += sent;
-      --gather->loops_left;
-      gather->check();
+  if (targets.empty()) {
+    gather->origin->post([gather] { gather->check(); });
+    return;
+  }
+  for (const auto& target : targets) {
+    std::uint64_t id = target->next_ack_id.fetch_add(1, std::memory_order_relaxed);
+    auto prepared = detail::prepare(detail::data_packet(target->name, data, id));
+    target->on_every_loop([target, prepared, op = *this, id, gather, settle](unsigned) {
+      std::size_t sent = 0;
+      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
+        if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
+        socket->expect_ack(id, settle);
+        socket->client().send_prepared(*prepared);
+        ++sent;
+      }
+      gather->origin->post([gather, sent] {
+        gather->expected += sent;
+        --gather->loops_left;
+        gather->check();
+      });
     });
-  });
+  }
 }
 
 void BroadcastOperator::fetch_ids(std::function<void(std::vector<std::string>)> done) const {
@@ -451,49 +489,53 @@ void BroadcastOperator::fetch_ids(std::function<void(std::vector<std::string>)> 
     std::vector<std::string> ids;
     std::function<void(std::vector<std::string>)> done;
   };
-  auto ids = std::make_shared<Ids>(Ids{&detail::origin_loop(*nsp_->server), nsp_->server->http->threads(), {},
+  const auto targets = nsp_->broadcast_targets();
+  auto ids = std::make_shared<Ids>(Ids{&detail::origin_loop(*nsp_->server),
+                                       nsp_->server->http->threads() * static_cast<unsigned>(targets.size()), {},
                                        std::move(done)});
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, op = *this, ids](unsigned) {
-    std::vector<std::string> found;
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      found.push_back(socket->id_ref());
-    }
-    ids->origin->post([ids, found = std::move(found)]() mutable {
-      ids->ids.insert(ids->ids.end(), found.begin(), found.end());
-      if (--ids->loops_left == 0 && ids->done) ids->done(std::move(ids->ids));
+  if (targets.empty()) {
+    ids->origin->post([ids] {
+      if (ids->done) ids->done({});
     });
-  });
+    return;
+  }
+  for (const auto& target : targets) {
+    target->on_every_loop([target, op = *this, ids](unsigned) {
+      std::vector<std::string> found;
+      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
+        found.push_back(socket->id_ref());
+      }
+      ids->origin->post([ids, found = std::move(found)]() mutable {
+        ids->ids.insert(ids->ids.end(), found.begin(), found.end());
+        if (--ids->loops_left == 0 && ids->done) ids->done(std::move(ids->ids));
+      });
+    });
+  }
+}
+
+void BroadcastOperator::for_each_target(std::function<void(detail::SocketImpl&)> action) const {
+  if (!nsp_) return;
+  for (const auto& target : nsp_->broadcast_targets()) {
+    target->on_every_loop([target, op = *this, action](unsigned) {
+      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) action(*socket);
+    });
+  }
 }
 
 void BroadcastOperator::sockets_join(std::vector<std::string> rooms) const {
-  if (!nsp_) return;
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, op = *this, rooms](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      for (const auto& room : rooms) socket->join_room(room);
-    }
+  for_each_target([rooms = std::move(rooms)](detail::SocketImpl& socket) {
+    for (const auto& room : rooms) socket.join_room(room);
   });
 }
 
 void BroadcastOperator::sockets_leave(std::vector<std::string> rooms) const {
-  if (!nsp_) return;
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, op = *this, rooms](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      for (const auto& room : rooms) socket->leave_room(room);
-    }
+  for_each_target([rooms = std::move(rooms)](detail::SocketImpl& socket) {
+    for (const auto& room : rooms) socket.leave_room(room);
   });
 }
 
 void BroadcastOperator::disconnect_sockets(bool close) const {
-  if (!nsp_) return;
-  auto nsp = nsp_;
-  nsp_->on_every_loop([nsp, op = *this, close](unsigned) {
-    for (detail::SocketImpl* socket : nsp->targets(op.rooms_, op.except_)) {
-      socket->disconnect_impl(close);
-    }
-  });
+  for_each_target([close](detail::SocketImpl& socket) { socket.disconnect_impl(close); });
 }
 
 // ---------------------------------------------------------------------------------
@@ -504,7 +546,7 @@ void Namespace::use(Middleware middleware) { state_->middlewares.push_back(std::
 void Namespace::on_connection(std::function<void(Socket&)> handler) { state_->on_connection = std::move(handler); }
 BroadcastOperator Namespace::all() const {
   BroadcastOperator op;
-  op.nsp_ = state_;
+  op.nsp_ = state_->shared_from_this();
   return op;
 }
 void Namespace::emit(std::string_view event, Args args) { all().emit(event, std::move(args)); }
@@ -513,7 +555,12 @@ BroadcastOperator Namespace::except(std::string room) const { return all().excep
 BroadcastOperator Namespace::volatile_() const { return all().volatile_(); }
 BroadcastOperator Namespace::local() const { return all().local(); }
 BroadcastOperator Namespace::timeout(std::chrono::milliseconds timeout) const { return all().timeout(timeout); }
-std::size_t Namespace::socket_count() const noexcept { return state_->count.load(std::memory_order_relaxed); }
+std::size_t Namespace::socket_count() const noexcept {
+  if (!state_->parent) return state_->count.load(std::memory_order_relaxed);
+  std::size_t total = 0;
+  for (const auto& child : state_->broadcast_targets()) total += child->count.load(std::memory_order_relaxed);
+  return total;
+}
 
 // ---------------------------------------------------------------------------------
 // Server
@@ -539,6 +586,7 @@ Namespace& Server::of(const std::string& name) {
 Namespace& Server::of(std::function<bool(std::string_view, const Json&)> accept) {
   std::lock_guard lock(state_->mutex);
   auto parent = state_->make_namespace("/_" + std::to_string(state_->dynamic.size()));
+  parent->parent = true;
   state_->dynamic.push_back({std::move(accept), parent});
   return *parent->handle;
 }

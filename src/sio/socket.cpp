@@ -79,7 +79,7 @@ SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Hand
   if (nsp_->recovery) pid_ = make_socket_id();
 }
 
-SocketImpl::~SocketImpl() = default;
+SocketImpl::~SocketImpl() { *alive_ = nullptr; }
 
 void SocketImpl::on_connected() {
   connected_ = true;
@@ -168,6 +168,14 @@ void SocketImpl::on_packet(Packet& packet) {
       auto& array = packet.data.as_array();
       std::string event = array[0].is_string() ? std::string(array[0].as_string()) : boost::json::serialize(array[0]);
       auto args = std::make_shared<Args>(args_of(packet, 1));
+      // Catch-all listeners see every incoming event, before the packet middleware
+      // (Node's onevent calls them first, so they see dropped events too).
+      try {
+        for (auto& handler : any_) handler(*this, event, *args);
+      } catch (const std::exception& e) {
+        spdlog::error("Socket.IO catch-all handler on {} threw: {}", nsp_->name, e.what());
+      }
+      if (closed_) break;
       run_packet_middlewares(0, std::move(event), std::move(args), packet.id);
       break;
     }
@@ -196,27 +204,26 @@ void SocketImpl::run_packet_middlewares(std::size_t index, std::string event, st
     dispatch(event, *args, ack_id);
     return;
   }
-  auto weak = std::weak_ptr<Client>(client_.shared_from_this());
+  // next() may come after this socket is gone: the alive token says so.
   middlewares_[index](*this, event, *args,
-                      [this, weak, index, event, args, ack_id](std::optional<std::string> error) {
-                        auto client = weak.lock();
-                        if (!client || closed_) return;
+                      [alive = alive_, index, event, args, ack_id](std::optional<std::string> error) {
+                        SocketImpl* self = *alive;
+                        if (!self || self->closed_) return;
                         if (error) {
                           Args error_args{Json(*error)};
-                          auto it = handlers_.find("error");
-                          if (it != handlers_.end()) {
-                            for (auto& handler : it->second) handler(*this, error_args, Ack());
+                          auto it = self->handlers_.find("error");
+                          if (it != self->handlers_.end()) {
+                            for (auto& handler : it->second) handler(*self, error_args, Ack());
                           }
                           return;
                         }
-                        run_packet_middlewares(index + 1, event, args, ack_id);
+                        self->run_packet_middlewares(index + 1, event, args, ack_id);
                       });
 }
 
 void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id) {
   if (closed_) return;
   try {
-    for (auto& handler : any_) handler(*this, event, args);
     auto it = handlers_.find(std::string(event));
     if (it == handlers_.end()) return;
     Ack ack = ack_id ? make_ack(*ack_id) : Ack();
@@ -242,7 +249,8 @@ void SocketImpl::join_room(const std::string& room) {
   nsp_->join(*this, room);
 }
 
-void SocketImpl::leave_room(const std::string& room) {
+void SocketImpl::leave_room(const std::string& room_ref) {
+  std::string room = room_ref;  // the caller's reference may point into rooms_
   if (rooms_.erase(room) == 0) return;
   nsp_->leave(*this, room);
 }
@@ -256,7 +264,9 @@ BroadcastOperator SocketImpl::broadcast_op() const {
 void SocketImpl::disconnect_impl(bool close_connection) {
   if (!connected_) return;
   if (close_connection) {
-    client_.close_connection();
+    // Node's Client._disconnect: every namespace of the connection gets DISCONNECT and
+    // "server namespace disconnect", then the connection closes.
+    client_.disconnect_all();
     return;
   }
   close("server namespace disconnect", true);

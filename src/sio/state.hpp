@@ -50,6 +50,12 @@ struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
   std::atomic<std::uint64_t> next_ack_id{0};
   std::unique_ptr<Namespace> handle;
   std::unique_ptr<SessionStore> recovery;  // when connection state recovery is on
+  // A dynamic parent (Server::of(predicate)) has no sockets of its own: its broadcasts
+  // go to every child made from it (under the server's mutex).
+  bool parent = false;
+  std::vector<std::shared_ptr<NamespaceState>> children;
+  // This namespace, or for a parent its children now.
+  std::vector<std::shared_ptr<NamespaceState>> broadcast_targets();
 
   LocalSockets& local();
   void add(SocketImpl& socket);
@@ -96,6 +102,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void send(const Packet& packet);
   void send_prepared(const Prepared& prepared);
   void close_connection();  // "forced server close" for every socket
+  void disconnect_all();     // DISCONNECT to every namespace, then the connection closes
   void remove_socket(const std::string& nsp);
   eio::Socket& conn() noexcept { return conn_; }
   bool open() const noexcept { return open_; }
@@ -190,6 +197,12 @@ class SocketImpl final : public Socket {
   bool connected_ = false;
   bool closed_ = false;
   bool recovered_ = false;
+  // Points at this socket until it is destroyed: callbacks that may outlive it (a
+  // middleware's next()) hold a copy and check it.
+  std::shared_ptr<SocketImpl*> alive_ = std::make_shared<SocketImpl*>(this);
+
+ public:
+  const std::shared_ptr<SocketImpl*>& alive() const noexcept { return alive_; }
 };
 
 // A fresh Socket.IO id: 128 random bits, base64url (22 characters).

@@ -309,7 +309,10 @@ void log_state_in_close(Socket& s, Log& log) {
   };
 }
 
-TEST_P(EioSession, CloseIsAForcedCloseAfterWhatIsQueuedForThePendingGet) {
+TEST_P(EioSession, CloseSendsWhatIsQueuedToThePendingGetAndTheCloseToTheNext) {
+  // Node's order: the queue drains, then the transport closes. socket.io-client handles
+  // a packet on the next tick, so a DISCONNECT sharing a payload with the close packet
+  // would reach it after the connection had already gone.
   Engine engine(threads(), {}, log_state_in_close);
   auto p = open_polling(engine);
   p->start_get();
@@ -325,10 +328,14 @@ TEST_P(EioSession, CloseIsAForcedCloseAfterWhatIsQueuedForThePendingGet) {
   auto r = p->finish_get();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, "4a\x1e" "4b\x1e" "1");
+  EXPECT_EQ(r->body, "4a\x1e" "4b");
   EXPECT_TRUE(engine.log().wait_for("close " + p->sid + " forced close")) << engine.log().dump();
   EXPECT_TRUE(engine.log().has("in-close " + p->sid + " open=false send=false")) << engine.log().dump();
   EXPECT_FALSE(engine.with(p->sid, [](Socket&) {}));
+  auto last = p->get();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 200);
+  EXPECT_EQ(last->body, "1");
   auto gone = p->get();
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 400);
