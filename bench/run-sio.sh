@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Socket.IO v5 benchmark: Switchboard (examples/echo_server) against Node's `socket.io`
+# (bench/node/sio-echo-server.js), both with their default settings and the same
+# contract — "echo" comes back to its sender, a connection with room=1 in its handshake
+# query joins room "room", "pub" goes to that room as "msg" — same load generator, same
+# machine, server pinned to one CPU and sb-loadgen to another.
+#
+#   bench/run-sio.sh            # full run: every scenario 3 times, medians (~15 min)
+#   bench/run-sio.sh --quick    # smoke test: 1 run each, short windows (~3 min)
+#
+# Options:
+#   --quick               1 run per scenario, 1 s warmup, 3 s windows, 2,000 idle clients
+#   --runs N              runs per scenario (default 3; the table shows the median)
+#   --servers LIST        comma-separated, from: switchboard,node (default: both when
+#                         available)
+#   --scenarios LIST      comma-separated, from: connect-ws,connect-polling,echo100,
+#                         echo1000,echo100-binary,fanout,fanout-max,idle (default: all)
+#   --server-cpu N        CPU for the server (default 0)
+#   --loadgen-cpu N       CPU for sb-loadgen (default 1)
+#   --out DIR             where the raw JSON and logs go (default build/bench-results/sio-DATE)
+#   --no-build            do not run cmake (use the binaries as they are)
+#
+# Each run starts a fresh server process (so the idle RSS baseline is a fresh server and
+# one run's garbage does not slow the next) and stops it by PID afterwards. The table
+# goes to stdout as Markdown; progress and logs go to stderr and to --out.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+COMMAND_LINE="bench/run-sio.sh${*:+ $*}"
+
+QUICK=0
+RUNS=3
+SERVERS=""
+SCENARIOS="connect-ws,connect-polling,echo100,echo1000,echo100-binary,fanout,fanout-max,idle"
+SERVER_CPU=0
+LOADGEN_CPU=1
+OUT=""
+BUILD=1
+
+usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while (($#)); do
+  case "$1" in
+    --quick) QUICK=1; RUNS=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --servers) SERVERS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --server-cpu) SERVER_CPU=$2; shift ;;
+    --loadgen-cpu) LOADGEN_CPU=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run-sio.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if ((QUICK)); then
+  WARMUP=1; DURATION=3; IDLE_CONNECTIONS=2000; IDLE_HOLD=2
+else
+  WARMUP=2; DURATION=10; IDLE_CONNECTIONS=10000; IDLE_HOLD=10
+fi
+FANOUT_MEMBERS=1000
+FANOUT_RATE=100
+
+log() { echo "run-sio: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+for tool in jq node taskset ss; do
+  command -v "$tool" >/dev/null || die "needs $tool"
+done
+
+BUILD_DIR=build/release
+LOADGEN=$BUILD_DIR/bench/sb-loadgen
+SWITCHBOARD=$BUILD_DIR/examples/echo_server
+
+# --- build -------------------------------------------------------------------------
+if ((BUILD)); then
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    log "configuring the release tree (cmake --preset release)"
+    cmake --preset release >&2
+  fi
+  # Only the two binaries: the rest of the tree may be mid-edit by others.
+  log "building sb-loadgen and echo_server ($BUILD_DIR)"
+  cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
+  cmake --build "$BUILD_DIR" --target echo_server >&2 || log "cannot build echo_server"
+fi
+[[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
+"$LOADGEN" --help 2>&1 | grep -q -- 'sio-polling' || die "$LOADGEN does not know --transport sio-polling (rebuild it)"
+
+# --- servers -------------------------------------------------------------------------
+switchboard_ready() { [[ -x $SWITCHBOARD ]]; }
+node_ready() { [[ -f node_modules/socket.io/package.json ]]; }
+
+if [[ -z $SERVERS ]]; then
+  SERVERS=""
+  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: no $SWITCHBOARD"; fi
+  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
+fi
+[[ -n $SERVERS ]] || die "no server to benchmark"
+IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
+for s in "${SERVER_LIST[@]}"; do
+  case $s in
+    switchboard) switchboard_ready || die "$SWITCHBOARD is missing (build the echo_server target)" ;;
+    node) node_ready || die "node_modules/socket.io is missing (npm ci)" ;;
+    *) die "unknown server $s" ;;
+  esac
+done
+
+CPUS=$(nproc)
+PIN_SERVER=(taskset -c "$SERVER_CPU")
+PIN_LOADGEN=(taskset -c "$LOADGEN_CPU")
+if ((CPUS < 2)); then
+  log "only $CPUS CPU: not pinning (server and load generator share it)"
+  PIN_SERVER=(); PIN_LOADGEN=()
+fi
+
+# Both servers hold IDLE_CONNECTIONS sockets (Node raises its soft limit by itself).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+(( $(ulimit -n) >= IDLE_CONNECTIONS + 100 )) || log "warning: ulimit -n $(ulimit -n) is below $IDLE_CONNECTIONS idle clients"
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+OUT=${OUT:-build/bench-results/sio-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+log "raw results in $OUT"
+
+SERVER_PID=""
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on now (the kernel picks it; the server binds it right after).
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+server_command() {  # name port
+  case $1 in
+    switchboard) echo "$SWITCHBOARD --host 127.0.0.1 --port $2 --threads 1" ;;
+    node) echo "node bench/node/sio-echo-server.js --host 127.0.0.1 --port $2" ;;
+  esac
+}
+
+start_server() {  # name port logfile
+  local command
+  command=$(server_command "$1" "$2")
+  # taskset execs the server, so $! is the server's own PID.
+  # shellcheck disable=SC2086
+  "${PIN_SERVER[@]}" $command >"$3" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    if grep -q '^listening on' "$3" 2>/dev/null && ss -Hltn "sport = :$2" | grep -q .; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$3" >&2; die "$1 exited at start"; }
+    sleep 0.1
+  done
+  die "$1 did not open port $2 within 10 s"
+}
+
+scenario_args() {  # scenario
+  local window="--warmup $WARMUP --duration $DURATION"
+  local echo="--transport sio-websocket --scenario echo --inflight 8 --size 32 $window"
+  case $1 in
+    connect-ws) echo "--transport sio-websocket --scenario connect --concurrency 64 $window" ;;
+    connect-polling) echo "--transport sio-polling --scenario connect --concurrency 64 $window" ;;
+    echo100) echo "--connections 100 --text $echo" ;;
+    echo1000) echo "--connections 1000 --text $echo" ;;
+    echo100-binary) echo "--connections 100 $echo" ;;
+    fanout) echo "--transport sio-websocket --scenario fanout --connections $FANOUT_MEMBERS --rate $FANOUT_RATE --size 32 $window" ;;
+    fanout-max) echo "--transport sio-websocket --scenario fanout --connections $FANOUT_MEMBERS --rate 0 --inflight 8 --size 32 $window" ;;
+    idle) echo "--transport sio-websocket --scenario idle --connections $IDLE_CONNECTIONS --duration $IDLE_HOLD" ;;
+    *) die "unknown scenario $1" ;;
+  esac
+}
+
+# --- runs ------------------------------------------------------------------------------
+for scenario in "${SCENARIO_LIST[@]}"; do
+  args=$(scenario_args "$scenario")
+  for server in "${SERVER_LIST[@]}"; do
+    for run in $(seq "$RUNS"); do
+      port=$(free_port)
+      name="$server-$scenario-$run"
+      url="http://127.0.0.1:$port/socket.io/"
+      start_server "$server" "$port" "$OUT/$name.server.log"
+      log "$name: sb-loadgen $args --url $url --server-pid $SERVER_PID"
+      # shellcheck disable=SC2086
+      if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $args --url "$url" \
+          --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
+        log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
+      fi
+      tail -n 10 "$OUT/$name.log" | grep -E '/s |latency|handshake \(|RSS|errors|warning|sb-loadgen:' | sed "s/^/  /" >&2 || true
+      stop_server
+    done
+  done
+done
+
+# --- table -----------------------------------------------------------------------------
+# median SERVER SCENARIO JQ_FIELD: the median over the runs that produced a number.
+median() {
+  local values
+  values=$(for run in $(seq "$RUNS"); do
+    f="$OUT/$1-$2-$run.json"
+    [[ -s $f ]] && jq -r ".$3 // empty" "$f" 2>/dev/null
+  done | sort -g)
+  [[ -n $values ]] || { echo ""; return; }
+  awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2}' <<<"$values"
+}
+total() {  # SERVER SCENARIO JQ_FIELD: the sum over the runs
+  for run in $(seq "$RUNS"); do
+    f="$OUT/$1-$2-$run.json"
+    [[ -s $f ]] && jq -r ".$3 // 0" "$f" 2>/dev/null
+  done | awk '{s += $1} END {print s + 0}'
+}
+fmt() {  # VALUE DECIMALS: 1234567.8 0 -> 1,234,568
+  [[ -n $1 ]] || { echo "—"; return; }
+  awk -v v="$1" -v d="$2" 'BEGIN {
+    s = sprintf("%." d "f", v); sign = ""
+    if (substr(s, 1, 1) == "-") { sign = "-"; s = substr(s, 2) }
+    dot = index(s, "."); int_part = dot ? substr(s, 1, dot - 1) : s; frac = dot ? substr(s, dot) : ""
+    out = ""
+    while (length(int_part) > 3) { out = "," substr(int_part, length(int_part) - 2) out; int_part = substr(int_part, 1, length(int_part) - 3) }
+    print sign int_part out frac
+  }'
+}
+ratio() {  # A B
+  [[ -n $1 && -n $2 ]] || { echo "—"; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f×\n", a / b }'
+}
+
+has() { local x; for x in "${SERVER_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
+has_scenario() { local x; for x in "${SCENARIO_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
+
+row() {  # LABEL SCENARIO FIELD DECIMALS
+  has_scenario "$2" || return 0
+  local sb="" nd=""
+  has switchboard && sb=$(median switchboard "$2" "$3")
+  has node && nd=$(median node "$2" "$3")
+  echo "| $1 | $(fmt "$sb" "$4") | $(fmt "$nd" "$4") | $(ratio "$sb" "$nd") |"
+}
+
+latency_rows() {  # SCENARIO LABEL
+  row "$2: p50 latency (µs, lower is better)" "$1" latency_p50_us 0
+  row "$2: p99 latency (µs, lower is better)" "$1" latency_p99_us 0
+}
+
+echo_rows() {  # SCENARIO LABEL
+  has_scenario "$1" || return 0
+  row "$2: messages/s" "$1" messages_per_s 0
+  row "$2: messages per server-CPU-second" "$1" per_server_cpu_s 0
+  latency_rows "$1" "$2"
+}
+
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+  echo "## Socket.IO v5: Switchboard vs Node socket.io"
+  echo
+  echo "- command: \`$COMMAND_LINE\`"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $CPUS CPUs, $cpu_model, Linux $(uname -r); load average before the runs: $LOAD_BEFORE"
+  echo "- node $(node --version), socket.io $(jq -r .version node_modules/socket.io/package.json 2>/dev/null || echo '?') (engine.io $(jq -r .version node_modules/engine.io/package.json 2>/dev/null || echo '?'), ws $(jq -r .version node_modules/ws/package.json 2>/dev/null || echo '?')); switchboard $(git rev-parse --short HEAD 2>/dev/null || echo '?') (examples/echo_server)"
+  echo "- server pinned to CPU $SERVER_CPU, sb-loadgen (1 thread) to CPU $LOADGEN_CPU; $RUNS run(s) per cell, median; each run on a fresh server process; both servers with their default settings (pingInterval 25 s)"
+  echo "- connect: 64 in progress, each an Engine.IO handshake + CONNECT to \"/\" + its answer + DISCONNECT + Engine.IO close; websocket = upgrade, polling = one keep-alive connection whose requests take turns (handshake GET, CONNECT POST, GET of the answer, DISCONNECT + close POST); ${WARMUP} s warmup, ${DURATION} s window"
+  echo "- echo (WebSocket only): 8 \`echo\` events in flight per client, one 32-byte argument: a string (\`42[\"echo\",\"…\"]\`), or binary (\`451-[…]\` + a binary attachment frame); ${WARMUP} s warmup, ${DURATION} s window"
+  echo "- fanout: $FANOUT_MEMBERS WebSocket clients in room \"room\" (query room=1); one more client emits \`pub\` (a 32-byte string with its send time) at $FANOUT_RATE/s (\`fanout\`) or as fast as the room drains with at most 8 publications undelivered (\`fanout-max\`); the server emits it to the room as \`msg\`; latency = member's receive time − publisher's send time"
+  echo "- idle: $IDLE_CONNECTIONS WebSocket clients connected (CONNECT answered) and silent for ${IDLE_HOLD} s; (server RSS at the end − RSS of the fresh server) ÷ clients"
+  echo
+  echo "| metric | switchboard | node socket.io | switchboard ÷ node |"
+  echo "|---|---:|---:|---:|"
+  row "connect, websocket: connections/s" connect-ws connections_per_s 0
+  row "connect, websocket: per server-CPU-second" connect-ws per_server_cpu_s 0
+  row "connect, polling: connections/s" connect-polling connections_per_s 0
+  row "connect, polling: per server-CPU-second" connect-polling per_server_cpu_s 0
+  echo_rows echo100 "echo, 100 clients"
+  echo_rows echo1000 "echo, 1,000 clients"
+  echo_rows echo100-binary "echo, 100 clients, binary"
+  if has_scenario fanout; then
+    row "fanout $FANOUT_RATE/s to $FANOUT_MEMBERS: deliveries/s" fanout messages_per_s 0
+    row "fanout $FANOUT_RATE/s to $FANOUT_MEMBERS: server CPU share (lower is better)" fanout server_cpu_share 3
+    row "fanout $FANOUT_RATE/s to $FANOUT_MEMBERS: deliveries per server-CPU-second" fanout per_server_cpu_s 0
+    latency_rows fanout "fanout $FANOUT_RATE/s to $FANOUT_MEMBERS"
+  fi
+  if has_scenario fanout-max; then
+    row "fanout max to $FANOUT_MEMBERS: publications/s" fanout-max publications_per_s 0
+    row "fanout max to $FANOUT_MEMBERS: deliveries/s" fanout-max messages_per_s 0
+    row "fanout max to $FANOUT_MEMBERS: deliveries per server-CPU-second" fanout-max per_server_cpu_s 0
+    latency_rows fanout-max "fanout max to $FANOUT_MEMBERS"
+  fi
+  row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: RSS bytes per client (lower is better)" idle server_rss_per_connection_bytes 0
+  row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: clients still connected at the end" idle open_at_end 0
+  echo
+  echo "CPU used, and time spent runnable but waiting for a CPU that another process held"
+  echo "(medians, as a share of the window; 1.00 = one core; a wait above ~0.05 means the"
+  echo "machine was busy and the rates above are low for both servers):"
+  echo
+  echo "| scenario | server | server CPU | server waited | sb-loadgen CPU | sb-loadgen waited | errors (all runs) |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for scenario in "${SCENARIO_LIST[@]}"; do
+    for server in "${SERVER_LIST[@]}"; do
+      echo "| $scenario | $server | $(fmt "$(median "$server" "$scenario" server_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" server_runqueue_wait_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_cpu_share)" 2) | $(fmt "$(median "$server" "$scenario" loadgen_runqueue_wait_share)" 2) | $(total "$server" "$scenario" errors) |"
+    done
+  done
+  echo
+  echo "Each run: \`taskset -c $LOADGEN_CPU $LOADGEN --transport sio-websocket|sio-polling <scenario flags> --url http://127.0.0.1:PORT/socket.io/ --server-pid PID\`,"
+  echo "servers: \`taskset -c $SERVER_CPU $(server_command switchboard PORT)\` and \`taskset -c $SERVER_CPU $(server_command node PORT)\`."
+} | tee "$OUT/table.md"
