@@ -21,6 +21,7 @@
 //   k bytes read sizes, used in turn (0 is an empty read); k = 0: one read.
 //   rest    the byte stream.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/utf8.hpp"
@@ -215,17 +217,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // SB_FUZZ_VERBOSE=1 prints what each input did (for writing seeds).
   static const bool verbose = std::getenv("SB_FUZZ_VERBOSE") != nullptr;
   if (verbose) {
-    std::fprintf(stderr, "code %u, %zu events:", chunked.code, chunked.events.size());
     static const char* const names[] = {"text", "binary", "ping", "pong", "close"};
-    for (const Event& e : chunked.events)
-      std::fprintf(stderr, " %s(%zu)", names[e.kind], e.payload.size());
-    std::fprintf(stderr, "\n");
+    for (const auto& [name, outcome] : {std::pair{"chunked", &chunked}, std::pair{"whole", &whole},
+                                        std::pair{"bytewise", &bytewise}}) {
+      std::fprintf(stderr, "%s: code %u, %zu events:", name, outcome->code,
+                   outcome->events.size());
+      for (const Event& e : outcome->events)
+        std::fprintf(stderr, " %s(%zu)", names[e.kind], e.payload.size());
+      std::fprintf(stderr, "\n");
+    }
   }
 
   // Where the stream is cut cannot change what it means. With compression one thing
   // may: an inflater can find a piece too big before the reader sees its invalid
   // UTF-8, or the other way round, so only "failed" must agree there.
+  //
+  // And zlib below a 15-bit window: it checks a distance against its window only for
+  // output of earlier inflate() calls, and within one call accepts a distance back to
+  // anything that call wrote. A peer that reaches beyond the window it agreed to is
+  // failed or not depending on how its bytes arrive (see ws/codec/deflate.hpp). What
+  // still holds: the runs agree up to the first failure.
+  const bool window_check_inexact = config.deflate && config.real_inflater &&
+                                    config.window_bits < 15;
   for (const Outcome* other : {&whole, &bytewise}) {
+    if (window_check_inexact) {
+      const Outcome& shorter =
+          other->events.size() < chunked.events.size() ? *other : chunked;
+      const Outcome& longer = &shorter == other ? chunked : *other;
+      check(std::equal(shorter.events.begin(), shorter.events.end(), longer.events.begin()));
+      if (shorter.events.size() != longer.events.size()) check(shorter.code != 0);
+      continue;
+    }
     check(other->events == chunked.events);
     if (config.deflate) {
       check((other->code == 0) == (chunked.code == 0));

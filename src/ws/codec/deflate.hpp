@@ -12,6 +12,12 @@
 //             + 9)) — window, chain, hash and pending buffer: 268,208 bytes at 15 bits
 //             and mem_level 8; 139,184 at 8 bits (zlib uses 9); 138,160 at 15 bits and
 //             mem_level 1.
+// zlib enforces a window below 15 bits only against the output of earlier inflate()
+// calls: within one call it accepts a distance back to anything that call wrote. So a
+// peer that reaches beyond the *_max_window_bits it agreed to is failed (1007) or not
+// depending on how its bytes arrive; the memory bound holds either way. DEFLATE's
+// distances end at 32 KiB, so at 15 bits (the default) the check is exact.
+//
 // Hence the defaults: the server compresses without context takeover, so one Deflater
 // per thread (per negotiated window size) serves every connection, and a connection's
 // Inflater is allocated on its first compressed message and can be released between
