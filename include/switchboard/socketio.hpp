@@ -32,6 +32,7 @@
 #include <boost/json/value.hpp>
 #include <boost/json/value_ref.hpp>
 
+#include <switchboard/adapter.hpp>
 #include <switchboard/engineio.hpp>
 #include <switchboard/http.hpp>
 
@@ -44,6 +45,8 @@ class SocketImpl;
 }  // namespace detail
 
 using Json = boost::json::value;
+// A socket as fetch_sockets describes it: id, rooms, and the handshake in Node's shape.
+using SocketInfo = adapter::SocketInfo;
 
 // The arguments of an event or of an acknowledgement. JSON values; a binary value
 // is a placeholder {"_placeholder":true,"num":N} naming binaries[N] — the form it has
@@ -141,8 +144,10 @@ class BroadcastOperator {
   void emit_with_ack(std::string_view event, Args args,
                      std::function<void(bool all_answered, std::vector<Args> responses)> done) const;
 
-  // The targets' ids, from every loop of this server; `done` runs on the calling loop.
+  // The targets' ids, or descriptions, from every loop of this server (and every node
+  // of a cluster adapter); `done` runs on the calling loop.
   void fetch_ids(std::function<void(std::vector<std::string>)> done) const;
+  void fetch_sockets(std::function<void(std::vector<SocketInfo>)> done) const;
   // Make every target join or leave rooms, or disconnect.
   void sockets_join(std::vector<std::string> rooms) const;
   void sockets_leave(std::vector<std::string> rooms) const;
@@ -152,13 +157,10 @@ class BroadcastOperator {
   friend class Namespace;
   friend class Socket;
   friend class detail::SocketImpl;
-  void for_each_target(std::function<void(detail::SocketImpl&)> action) const;
+  // `action` with the adapter of each namespace this reaches (a dynamic parent: its children).
+  void for_each_adapter(const std::function<void(detail::NamespaceState&)>& action) const;
   std::shared_ptr<detail::NamespaceState> nsp_;
-  std::set<std::string> rooms_;
-  std::set<std::string> except_;
-  bool volatile_flag_ = false;
-  bool compress_ = true;
-  bool local_ = false;
+  adapter::BroadcastOptions options_;
   std::optional<std::chrono::milliseconds> timeout_;
 };
 
@@ -231,12 +233,19 @@ class Namespace {
   // Every socket of the namespace, for the operations of BroadcastOperator.
   BroadcastOperator all() const;
   void fetch_ids(std::function<void(std::vector<std::string>)> done) const { all().fetch_ids(std::move(done)); }
+  void fetch_sockets(std::function<void(std::vector<SocketInfo>)> done) const { all().fetch_sockets(std::move(done)); }
   void sockets_join(std::vector<std::string> rooms) const { all().sockets_join(std::move(rooms)); }
   void sockets_leave(std::vector<std::string> rooms) const { all().sockets_leave(std::move(rooms)); }
   void disconnect_sockets(bool close = false) const { all().disconnect_sockets(close); }
 
   // Sockets connected now, on every loop (for a dynamic parent: in its children).
   std::size_t socket_count() const noexcept;
+
+  // To the other servers of a cluster (their on_server_side handlers); with the
+  // in-memory adapter there are none.
+  void server_side_emit(std::string_view event, Args args = {});
+  // The rooms and their events ("create-room", "join-room", ...).
+  adapter::Adapter& adapter() noexcept;
 
  private:
   friend struct detail::ServerState;
@@ -264,6 +273,8 @@ struct ServerOptions {
     bool skip_middlewares = true;  // a recovered client does not go through use() again
   };
   std::optional<Recovery> connection_state_recovery;
+  // Makes each namespace's adapter; empty: the in-memory adapter (one server).
+  adapter::AdapterFactory adapter;
 };
 
 class Server {

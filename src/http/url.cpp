@@ -31,21 +31,51 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+namespace {
+
+// Calls `fn(key, value)` with the raw (still encoded) halves of each pair; stops when
+// it returns true.
+template <typename Fn>
+void for_each_raw_param(std::string_view query, Fn fn) {
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
     auto eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    auto decoded_key = percent_decode(key, true);
-    if (decoded_key && *decoded_key == name) {
-      auto decoded = percent_decode(value, true);
-      return decoded ? std::move(*decoded) : std::string(value);
-    }
+    if (fn(key, value)) return;
   }
-  return std::nullopt;
+}
+
+// A malformed escape is kept as it came rather than dropping the parameter.
+std::string decoded_or_raw(std::string_view text) {
+  auto decoded = percent_decode(text, true);
+  return decoded ? std::move(*decoded) : std::string(text);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for_each_raw_param(query, [&params](std::string_view key, std::string_view value) {
+    params.emplace_back(decoded_or_raw(key), decoded_or_raw(value));
+    return false;
+  });
+  return params;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  std::optional<std::string> found;
+  for_each_raw_param(query, [&](std::string_view key, std::string_view value) {
+    // Most keys need no decoding (the engine's own: EIO, transport, sid).
+    const bool match = key.find_first_of("%+") == std::string_view::npos ? key == name
+                                                                        : decoded_or_raw(key) == name;
+    if (match) found = decoded_or_raw(value);
+    return match;
+  });
+  return found;
 }
 
 }  // namespace switchboard::http

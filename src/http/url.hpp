@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace switchboard::http {
 
@@ -11,7 +13,9 @@ namespace switchboard::http {
 // strings, application/x-www-form-urlencoded) '+' decodes to ' '.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
-// The decoded value of the first `name` in a query string ("a=1&b=2", no '?').
+// The decoded pairs of a query string ("a=1&b=2", no '?'), in order.
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query);
+// The decoded value of the first `name` in a query string.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 }  // namespace switchboard::http

@@ -1,10 +1,14 @@
 // Socket.IO server: namespaces, clients, broadcasts.
 
+#include <cctype>
+#include <ctime>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/encoding.hpp"
+#include "http/url.hpp"
 #include "net/loop_group.hpp"
 #include "sio/recovery.hpp"
 #include "sio/state.hpp"
@@ -13,13 +17,14 @@ namespace switchboard::sio {
 namespace detail {
 namespace {
 
-std::shared_ptr<Prepared> prepare(const Packet& packet) {
-  auto prepared = std::make_shared<Prepared>();
-  prepared->text = eio::Server::make_packet(encode_text(packet), false);
-  for (const auto& attachment : packet.attachments) {
-    prepared->attachments.push_back(eio::Server::make_packet(attachment, true));
-  }
-  return prepared;
+// JavaScript's Date.prototype.toString, in UTC, as Node's handshake.time has it.
+std::string date_string(std::chrono::system_clock::time_point time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[80];
+  std::size_t length = std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &utc);
+  return std::string(text, length);
 }
 
 net::Loop& origin_loop(ServerState& server) {
@@ -27,56 +32,87 @@ net::Loop& origin_loop(ServerState& server) {
   return here ? *here : server.http->loops().loop(0);
 }
 
+// A broadcast's acknowledgements, gathered on the loop that emitted it.
+class Gather final : public adapter::AckCollector, public std::enable_shared_from_this<Gather> {
+ public:
+  Gather(net::Loop& origin, std::function<void(bool, std::vector<Args>)> callback)
+      : origin_(origin), callback_(std::move(callback)) {}
+
+  void start_timer(std::chrono::milliseconds timeout) {
+    timer_ = std::make_unique<net::TimerWheel::Timer>([](void* g) { static_cast<Gather*>(g)->finish(false); }, this);
+    on_origin([self = shared_from_this(), timeout] { self->origin_.schedule_timer(*self->timer_, timeout); });
+  }
+  // One more namespace (a dynamic parent's child) whose reports to wait for.
+  void expect_reports(std::size_t reports) override {
+    on_origin([self = shared_from_this(), reports] {
+      self->reports_left_ += reports;
+      self->check();
+    });
+  }
+  void reached(std::size_t targets) override {
+    on_origin([self = shared_from_this(), targets] {
+      self->expected_ += targets;
+      --self->reports_left_;
+      self->check();
+    });
+  }
+  // One target's answer, or nullopt: it left first.
+  void settle(std::optional<Args> response) {
+    on_origin([self = shared_from_this(), response = std::move(response)]() mutable {
+      ++self->settled_;
+      if (response) {
+        self->responses_.push_back(std::move(*response));
+      } else {
+        self->all_answered_ = false;
+      }
+      self->check();
+    });
+  }
+  // Every namespace has been asked: from now on, no more reports means done.
+  void sealed() {
+    on_origin([self = shared_from_this()] {
+      self->sealed_ = true;
+      self->check();
+    });
+  }
+
+ private:
+  // Everything happens on the origin loop, so the counts need no lock.
+  void on_origin(std::function<void()> task) {
+    net::Loop* here = net::Loop::current();
+    if (here == &origin_) {
+      task();
+    } else {
+      origin_.post(std::move(task));
+    }
+  }
+  void check() {
+    if (done_ || !sealed_ || reports_left_ > 0 || settled_ < expected_) return;
+    finish(all_answered_);
+  }
+  void finish(bool answered) {
+    if (done_) return;
+    done_ = true;
+    if (timer_) timer_->cancel();
+    auto callback = std::move(callback_);
+    if (callback) callback(answered, std::move(responses_));
+  }
+
+  net::Loop& origin_;
+  std::function<void(bool, std::vector<Args>)> callback_;
+  std::unique_ptr<net::TimerWheel::Timer> timer_;
+  std::size_t reports_left_ = 0;
+  std::size_t expected_ = 0;
+  std::size_t settled_ = 0;
+  bool all_answered_ = true;
+  bool sealed_ = false;
+  bool done_ = false;
+  std::vector<Args> responses_;
+};
+
 }  // namespace
 
 // --- NamespaceState -------------------------------------------------------------------
-
-LocalSockets& NamespaceState::local() { return loops[net::Loop::current()->index()]; }
-
-void NamespaceState::add(SocketImpl& socket) {
-  local().by_id[socket.id_ref()] = &socket;
-  count.fetch_add(1, std::memory_order_relaxed);
-}
-
-void NamespaceState::remove(SocketImpl& socket) {
-  local().by_id.erase(socket.id_ref());
-  count.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void NamespaceState::join(SocketImpl& socket, const std::string& room) { local().rooms[room].insert(&socket); }
-
-void NamespaceState::leave(SocketImpl& socket, const std::string& room) {
-  auto& rooms = local().rooms;
-  auto it = rooms.find(room);
-  if (it == rooms.end()) return;
-  it->second.erase(&socket);
-  if (it->second.empty()) rooms.erase(it);
-}
-
-std::vector<SocketImpl*> NamespaceState::targets(const std::set<std::string>& rooms,
-                                                 const std::set<std::string>& except) {
-  LocalSockets& here = local();
-  std::unordered_set<SocketImpl*> chosen;
-  if (rooms.empty()) {
-    for (auto& [id, socket] : here.by_id) chosen.insert(socket);
-  } else {
-    for (const auto& room : rooms) {
-      auto it = here.rooms.find(room);
-      if (it != here.rooms.end()) chosen.insert(it->second.begin(), it->second.end());
-    }
-  }
-  for (const auto& room : except) {
-    auto it = here.rooms.find(room);
-    if (it == here.rooms.end()) continue;
-    for (SocketImpl* socket : it->second) chosen.erase(socket);
-  }
-  std::vector<SocketImpl*> out;
-  out.reserve(chosen.size());
-  for (SocketImpl* socket : chosen) {
-    if (socket->is_connected()) out.push_back(socket);
-  }
-  return out;
-}
 
 std::vector<std::shared_ptr<NamespaceState>> NamespaceState::broadcast_targets() {
   if (!parent) return {shared_from_this()};
@@ -84,14 +120,97 @@ std::vector<std::shared_ptr<NamespaceState>> NamespaceState::broadcast_targets()
   return children;
 }
 
-void NamespaceState::on_every_loop(std::function<void(unsigned)> fn) {
-  net::LoopGroup& group = server->http->loops();
+unsigned NamespaceState::loops() const noexcept { return server->http->threads(); }
+
+std::optional<unsigned> NamespaceState::current_loop() const noexcept {
   net::Loop* here = net::Loop::current();
-  for (unsigned i = 0; i < group.size(); ++i) {
-    if (here && here->index() == i) continue;
-    group.loop(i).post([self = shared_from_this(), fn, i] { fn(i); });
+  if (!here) return std::nullopt;
+  return here->index();
+}
+
+void NamespaceState::run_on(unsigned loop, std::function<void()> task) {
+  net::Loop* here = net::Loop::current();
+  if (here && here->index() == loop) {
+    task();
+    return;
   }
-  if (here) fn(here->index());
+  post(loop, std::move(task));
+}
+
+void NamespaceState::post(unsigned loop, std::function<void()> task) {
+  // The task keeps the namespace (and so its adapter) alive until it has run.
+  server->http->loops().loop(loop).post([self = shared_from_this(), task = std::move(task)] { task(); });
+}
+
+std::shared_ptr<const adapter::Prepared> NamespaceState::prepare(const adapter::Packet& packet,
+                                                                 const adapter::BroadcastOptions& options) {
+  Args data;
+  data.values = packet.data;
+  data.binaries = packet.binaries;
+  Packet encoded = data_packet(packet.nsp, std::move(data), packet.ack_id);
+  auto prepared = std::make_shared<Prepared>();
+  prepared->text = eio::Server::make_packet(encode_text(encoded), false);
+  for (const auto& attachment : encoded.attachments) {
+    prepared->attachments.push_back(eio::Server::make_packet(attachment, true));
+  }
+  prepared->volatile_ = options.volatile_;
+  prepared->ack_id = packet.ack_id;
+  return prepared;
+}
+
+void NamespaceState::join(adapter::Member& member, const adapter::Room& room) {
+  static_cast<SocketImpl&>(member).join_room(room);
+}
+
+void NamespaceState::leave(adapter::Member& member, const adapter::Room& room) {
+  static_cast<SocketImpl&>(member).leave_room(room);
+}
+
+void NamespaceState::disconnect(adapter::Member& member, bool close) {
+  static_cast<SocketImpl&>(member).disconnect_impl(close);
+}
+
+bool NamespaceState::deliver(adapter::Member& member, const adapter::Prepared& prepared_base,
+                             const std::shared_ptr<adapter::AckCollector>& acks) {
+  auto& socket = static_cast<SocketImpl&>(member);
+  const auto& prepared = static_cast<const Prepared&>(prepared_base);
+  // volatile: a connection that cannot take it now does not get it.
+  if (prepared.volatile_ && !socket.client().conn().writable()) return false;
+  if (acks && prepared.ack_id) {
+    // The collector is always ours: sio made it in emit_with_ack.
+    auto gather = std::static_pointer_cast<Gather>(acks);
+    socket.expect_ack(*prepared.ack_id, [gather](std::optional<Args> response) { gather->settle(std::move(response)); });
+  }
+  socket.client().send_prepared(prepared);
+  return true;
+}
+
+adapter::SocketInfo NamespaceState::describe(const adapter::Member& member) {
+  const auto& socket = static_cast<const SocketImpl&>(member);
+  const Handshake& handshake = socket.handshake_ref();
+  adapter::SocketInfo info;
+  info.id = socket.id_ref();
+  info.rooms = adapter->rooms_of(socket);
+  // Node's handshake object: header names in lower case, the time as Date's string.
+  boost::json::object headers;
+  for (const auto& [name, value] : handshake.headers) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers[lower] = value;
+  }
+  boost::json::object query;
+  for (const auto& [name, value] : http::query_params(handshake.query)) query[name] = value;
+  auto& out = info.handshake;
+  out["headers"] = std::move(headers);
+  out["time"] = date_string(handshake.time);
+  out["address"] = handshake.address;
+  out["xdomain"] = !handshake.header("Origin").empty();
+  out["secure"] = handshake.secure;
+  out["issued"] = handshake.issued();
+  out["url"] = handshake.url;
+  out["query"] = std::move(query);
+  out["auth"] = handshake.auth;
+  return info;
 }
 
 // --- ServerState ----------------------------------------------------------------------
@@ -100,8 +219,8 @@ std::shared_ptr<NamespaceState> ServerState::make_namespace(const std::string& n
   auto state = std::make_shared<NamespaceState>();
   state->server = this;
   state->name = name;
-  state->loops.resize(http->threads());
   state->handle.reset(new Namespace(state.get()));
+  state->adapter = options.adapter ? options.adapter(*state) : std::make_unique<adapter::Adapter>(*state);
   if (options.connection_state_recovery) {
     state->recovery = std::make_unique<SessionStore>(options.connection_state_recovery->max_disconnection_duration);
   }
@@ -292,6 +411,7 @@ void Client::send_prepared(const Prepared& prepared) {
 void Client::remove_socket(const std::string& nsp) {
   auto it = sockets_.find(nsp);
   if (it == sockets_.end()) return;
+  it->second->leave_all();  // a socket refused by middleware may hold restored rooms
   // Called from inside the socket: it is freed once this turn is over.
   std::shared_ptr<SocketImpl> doomed(it->second.release());
   sockets_.erase(it);
@@ -345,31 +465,31 @@ void Client::on_close(std::string_view reason) {
 
 BroadcastOperator BroadcastOperator::to(std::string room) const {
   BroadcastOperator op = *this;
-  op.rooms_.insert(std::move(room));
+  op.options_.rooms.insert(std::move(room));
   return op;
 }
 
 BroadcastOperator BroadcastOperator::except(std::string room) const {
   BroadcastOperator op = *this;
-  op.except_.insert(std::move(room));
+  op.options_.except.insert(std::move(room));
   return op;
 }
 
 BroadcastOperator BroadcastOperator::volatile_() const {
   BroadcastOperator op = *this;
-  op.volatile_flag_ = true;
+  op.options_.volatile_ = true;
   return op;
 }
 
 BroadcastOperator BroadcastOperator::compress(bool compress) const {
   BroadcastOperator op = *this;
-  op.compress_ = compress;
+  op.options_.compress = compress;
   return op;
 }
 
 BroadcastOperator BroadcastOperator::local() const {
   BroadcastOperator op = *this;
-  op.local_ = true;
+  op.options_.local = true;
   return op;
 }
 
@@ -379,163 +499,109 @@ BroadcastOperator BroadcastOperator::timeout(std::chrono::milliseconds timeout) 
   return op;
 }
 
+void BroadcastOperator::for_each_adapter(const std::function<void(detail::NamespaceState&)>& action) const {
+  if (!nsp_) return;
+  for (const auto& target : nsp_->broadcast_targets()) action(*target);
+}
+
 void BroadcastOperator::emit(std::string_view event, Args args) const {
   if (!nsp_) return;
   Args data = detail::event_args(event, std::move(args));
-  const auto targets = nsp_->broadcast_targets();
-  for (std::size_t t = 0; t < targets.size(); ++t) {
-    const auto& target = targets[t];
+  for_each_adapter([&](detail::NamespaceState& nsp) {
+    adapter::Packet packet;
+    packet.nsp = nsp.name;
     // Recovery numbers every non-volatile broadcast and keeps it for returning sessions.
-    if (target->recovery && !volatile_flag_) target->recovery->record(rooms_, except_, data);
-    Args packet_data = t + 1 == targets.size() ? std::move(data) : data;
-    auto prepared = detail::prepare(detail::data_packet(target->name, std::move(packet_data), std::nullopt));
-    target->on_every_loop([target, prepared, op = *this](unsigned) {
-      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
-        // volatile: a connection that cannot take it now does not get it.
-        if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
-        socket->client().send_prepared(*prepared);
-      }
-    });
-  }
+    if (nsp.recovery && !options_.volatile_) {
+      Args numbered = data;
+      nsp.recovery->record(options_.rooms, options_.except, numbered);
+      packet.data = std::move(numbered.values);
+      packet.binaries = std::move(numbered.binaries);
+    } else {
+      packet.data = data.values;
+      packet.binaries = data.binaries;
+    }
+    nsp.adapter->broadcast(packet, options_);
+  });
 }
-
-namespace {
-
-// A broadcast's acknowledgements, gathered on the loop that emitted it.
-struct Gather {
-  net::Loop* origin = nullptr;
-  unsigned loops_left = 0;
-  std::size_t expected = 0;
-  std::size_t settled = 0;  // answered or gone
-  bool all_answered = true;
-  bool done = false;
-  std::vector<Args> responses;
-  std::function<void(bool, std::vector<Args>)> callback;
-  std::unique_ptr<net::TimerWheel::Timer> timer;
-
-  void check() {
-    if (done || loops_left > 0 || settled < expected) return;
-    finish(all_answered);
-  }
-  void finish(bool answered) {
-    if (done) return;
-    done = true;
-    if (timer) timer->cancel();
-    auto cb = std::move(callback);
-    if (cb) cb(answered, std::move(responses));
-  }
-};
-
-}  // namespace
 
 void BroadcastOperator::emit_with_ack(std::string_view event, Args args,
                                       std::function<void(bool, std::vector<Args>)> done) const {
   if (!nsp_) return;
-  const auto targets = nsp_->broadcast_targets();
   Args data = detail::event_args(event, std::move(args));
-  auto gather = std::make_shared<Gather>();
-  gather->origin = &detail::origin_loop(*nsp_->server);
-  gather->loops_left = nsp_->server->http->threads() * static_cast<unsigned>(targets.size());
-  gather->callback = std::move(done);
-  // Every ack settles on the origin loop, so the gather needs no lock.
-  auto settle = [gather](std::optional<Args> response) {
-    gather->origin->post([gather, response = std::move(response)]() mutable {
-      ++gather->settled;
-      if (response) {
-        gather->responses.push_back(std::move(*response));
-      } else {
-        gather->all_answered = false;
-      }
-      gather->check();
-    });
-  };
-  if (timeout_) {
-    gather->timer = std::make_unique<net::TimerWheel::Timer>(
-        [](void* g) { static_cast<Gather*>(g)->finish(false); }, gather.get());
-    auto timer_gather = gather;
-    gather->origin->post([timer_gather, timeout = *timeout_] {
-      net::Loop::current()->schedule_timer(*timer_gather->timer, timeout);
-    });
+  auto gather = std::make_shared<detail::Gather>(detail::origin_loop(*nsp_->server), std::move(done));
+  if (timeout_) gather->start_timer(*timeout_);
+  for_each_adapter([&](detail::NamespaceState& nsp) {
+    adapter::Packet packet;
+    packet.nsp = nsp.name;
+    packet.data = data.values;
+    packet.binaries = data.binaries;
+    packet.ack_id = nsp.next_ack_id.fetch_add(1, std::memory_order_relaxed);
+    nsp.adapter->broadcast_with_ack(packet, options_, gather);
+  });
+  gather->sealed();
+}
+
+namespace {
+
+// Asks every namespace of `targets` (one, or a dynamic parent's children) through
+// `ask(adapter, options, done)` and answers `done` with all of it, on the calling loop.
+template <typename T, typename Ask>
+void fetch_from(const std::vector<std::shared_ptr<detail::NamespaceState>>& targets, net::Loop& origin,
+                const adapter::BroadcastOptions& options, Ask ask,
+                std::function<void(std::vector<T>)> done) {
+  if (targets.size() == 1) {
+    ask(*targets.front()->adapter, options, std::move(done));
+    return;
   }
-  if (targets.empty()) {
-    gather->origin->post([gather] { gather->check(); });
+  struct Found {
+    std::size_t left;
+    std::vector<T> items;
+    std::function<void(std::vector<T>)> done;
+  };
+  auto found = std::make_shared<Found>(Found{targets.size(), {}, std::move(done)});
+  if (targets.empty()) {  // a dynamic parent with no child yet
+    origin.post([found] {
+      if (found->done) found->done({});
+    });
     return;
   }
   for (const auto& target : targets) {
-    std::uint64_t id = target->next_ack_id.fetch_add(1, std::memory_order_relaxed);
-    auto prepared = detail::prepare(detail::data_packet(target->name, data, id));
-    target->on_every_loop([target, prepared, op = *this, id, gather, settle](unsigned) {
-      std::size_t sent = 0;
-      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
-        if (op.volatile_flag_ && !socket->client().conn().writable()) continue;
-        socket->expect_ack(id, settle);
-        socket->client().send_prepared(*prepared);
-        ++sent;
-      }
-      gather->origin->post([gather, sent] {
-        gather->expected += sent;
-        --gather->loops_left;
-        gather->check();
-      });
+    // Each namespace answers on the calling loop, so `found` needs no lock.
+    ask(*target->adapter, options, [found](std::vector<T> items) {
+      for (auto& item : items) found->items.push_back(std::move(item));
+      if (--found->left == 0 && found->done) found->done(std::move(found->items));
     });
   }
 }
+
+}  // namespace
 
 void BroadcastOperator::fetch_ids(std::function<void(std::vector<std::string>)> done) const {
   if (!nsp_) return;
-  struct Ids {
-    net::Loop* origin;
-    unsigned loops_left;
-    std::vector<std::string> ids;
-    std::function<void(std::vector<std::string>)> done;
-  };
-  const auto targets = nsp_->broadcast_targets();
-  auto ids = std::make_shared<Ids>(Ids{&detail::origin_loop(*nsp_->server),
-                                       nsp_->server->http->threads() * static_cast<unsigned>(targets.size()), {},
-                                       std::move(done)});
-  if (targets.empty()) {
-    ids->origin->post([ids] {
-      if (ids->done) ids->done({});
-    });
-    return;
-  }
-  for (const auto& target : targets) {
-    target->on_every_loop([target, op = *this, ids](unsigned) {
-      std::vector<std::string> found;
-      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) {
-        found.push_back(socket->id_ref());
-      }
-      ids->origin->post([ids, found = std::move(found)]() mutable {
-        ids->ids.insert(ids->ids.end(), found.begin(), found.end());
-        if (--ids->loops_left == 0 && ids->done) ids->done(std::move(ids->ids));
-      });
-    });
-  }
+  fetch_from<std::string>(
+      nsp_->broadcast_targets(), detail::origin_loop(*nsp_->server), options_,
+      [](adapter::Adapter& a, const adapter::BroadcastOptions& o, auto d) { a.fetch_ids(o, std::move(d)); },
+      std::move(done));
 }
 
-void BroadcastOperator::for_each_target(std::function<void(detail::SocketImpl&)> action) const {
+void BroadcastOperator::fetch_sockets(std::function<void(std::vector<SocketInfo>)> done) const {
   if (!nsp_) return;
-  for (const auto& target : nsp_->broadcast_targets()) {
-    target->on_every_loop([target, op = *this, action](unsigned) {
-      for (detail::SocketImpl* socket : target->targets(op.rooms_, op.except_)) action(*socket);
-    });
-  }
+  fetch_from<SocketInfo>(
+      nsp_->broadcast_targets(), detail::origin_loop(*nsp_->server), options_,
+      [](adapter::Adapter& a, const adapter::BroadcastOptions& o, auto d) { a.fetch_sockets(o, std::move(d)); },
+      std::move(done));
 }
 
 void BroadcastOperator::sockets_join(std::vector<std::string> rooms) const {
-  for_each_target([rooms = std::move(rooms)](detail::SocketImpl& socket) {
-    for (const auto& room : rooms) socket.join_room(room);
-  });
+  for_each_adapter([&](detail::NamespaceState& nsp) { nsp.adapter->add_sockets(options_, rooms); });
 }
 
 void BroadcastOperator::sockets_leave(std::vector<std::string> rooms) const {
-  for_each_target([rooms = std::move(rooms)](detail::SocketImpl& socket) {
-    for (const auto& room : rooms) socket.leave_room(room);
-  });
+  for_each_adapter([&](detail::NamespaceState& nsp) { nsp.adapter->del_sockets(options_, rooms); });
 }
 
 void BroadcastOperator::disconnect_sockets(bool close) const {
-  for_each_target([close](detail::SocketImpl& socket) { socket.disconnect_impl(close); });
+  for_each_adapter([&](detail::NamespaceState& nsp) { nsp.adapter->disconnect_sockets(options_, close); });
 }
 
 // ---------------------------------------------------------------------------------
@@ -555,6 +621,15 @@ BroadcastOperator Namespace::except(std::string room) const { return all().excep
 BroadcastOperator Namespace::volatile_() const { return all().volatile_(); }
 BroadcastOperator Namespace::local() const { return all().local(); }
 BroadcastOperator Namespace::timeout(std::chrono::milliseconds timeout) const { return all().timeout(timeout); }
+void Namespace::server_side_emit(std::string_view event, Args args) {
+  Args data = detail::event_args(event, std::move(args));
+  switchboard::adapter::Packet packet;
+  packet.nsp = state_->name;
+  packet.data = std::move(data.values);
+  packet.binaries = std::move(data.binaries);
+  state_->adapter->server_side_emit(packet);
+}
+switchboard::adapter::Adapter& Namespace::adapter() noexcept { return *state_->adapter; }
 std::size_t Namespace::socket_count() const noexcept {
   if (!state_->parent) return state_->count.load(std::memory_order_relaxed);
   std::size_t total = 0;

@@ -83,7 +83,7 @@ SocketImpl::~SocketImpl() { *alive_ = nullptr; }
 
 void SocketImpl::on_connected() {
   connected_ = true;
-  nsp_->add(*this);
+  nsp_->count.fetch_add(1, std::memory_order_relaxed);
   join_room(id_);  // every socket is in the room of its own id
   Packet reply;
   reply.type = PacketType::connect;
@@ -245,15 +245,13 @@ void SocketImpl::add_any(AnyHandler handler, bool front) {
 }
 
 void SocketImpl::join_room(const std::string& room) {
-  if (closed_ || !rooms_.insert(room).second) return;
-  nsp_->join(*this, room);
+  if (closed_) return;
+  nsp_->adapter->add_all(*this, {room});
 }
 
-void SocketImpl::leave_room(const std::string& room_ref) {
-  std::string room = room_ref;  // the caller's reference may point into rooms_
-  if (rooms_.erase(room) == 0) return;
-  nsp_->leave(*this, room);
-}
+void SocketImpl::leave_room(const std::string& room) { nsp_->adapter->del(*this, room); }
+
+void SocketImpl::leave_all() { nsp_->adapter->del_all(*this); }
 
 BroadcastOperator SocketImpl::broadcast_op() const {
   // Every socket is in the room of its own id: leaving that room out leaves the sender
@@ -295,10 +293,10 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
   if (connected_ && nsp_->recovery && recoverable_reason(why)) {
     // Kept for a return within max_disconnection_duration (reference §3.2), taken
     // before the rooms are left.
-    nsp_->recovery->persist(SessionStore::Session{id_, pid_, rooms_, std::move(data_)});
+    nsp_->recovery->persist(SessionStore::Session{id_, pid_, room_set(), std::move(data_)});
   }
-  while (!rooms_.empty()) leave_room(*rooms_.begin());
-  if (connected_) nsp_->remove(*this);
+  leave_all();
+  if (connected_) nsp_->count.fetch_sub(1, std::memory_order_relaxed);
   bool was_connected = connected_;
   connected_ = false;
   // Pending acks will not be answered: their callbacks learn it now.

@@ -2,9 +2,9 @@
 // sio-internal: the server, its namespaces, the clients (one per Engine.IO session)
 // and their sockets (one per namespace a client joined).
 //
-// Shared-nothing per loop: a namespace keeps, per loop, the sockets living there and
-// the rooms index of those sockets (the in-memory adapter). A broadcast is encoded
-// once, then posted to every loop, which walks only its own members.
+// A namespace's rooms are its adapter's (include/switchboard/adapter.hpp): the adapter
+// chooses the targets of a broadcast on every loop, the namespace (its Host) encodes
+// the packet once and queues it on each.
 
 #include <atomic>
 #include <map>
@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <switchboard/adapter.hpp>
 #include <switchboard/socketio.hpp>
 
 #include "net/loop.hpp"
@@ -27,25 +28,22 @@ class Client;
 class SocketImpl;
 class SessionStore;
 
-// One loop's share of a namespace.
-struct LocalSockets {
-  std::unordered_map<std::string, SocketImpl*> by_id;
-  std::unordered_map<std::string, std::unordered_set<SocketImpl*>> rooms;
-};
-
 // A broadcast, encoded once: the text packet and its attachments, ready for every
-// Engine.IO session.
-struct Prepared {
+// Engine.IO session, and how to deliver it.
+struct Prepared final : adapter::Prepared {
   eio::SharedPacket text;
   std::vector<eio::SharedPacket> attachments;
+  bool volatile_ = false;
+  std::optional<std::uint64_t> ack_id;
 };
 
-struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
+// A namespace, and the Host its adapter works through.
+struct NamespaceState final : std::enable_shared_from_this<NamespaceState>, adapter::Host {
   ServerState* server = nullptr;
   std::string name;
   std::vector<Middleware> middlewares;
   std::function<void(Socket&)> on_connection;
-  std::vector<LocalSockets> loops;
+  std::unique_ptr<adapter::Adapter> adapter;
   std::atomic<std::size_t> count{0};
   std::atomic<std::uint64_t> next_ack_id{0};
   std::unique_ptr<Namespace> handle;
@@ -57,18 +55,19 @@ struct NamespaceState : std::enable_shared_from_this<NamespaceState> {
   // This namespace, or for a parent its children now.
   std::vector<std::shared_ptr<NamespaceState>> broadcast_targets();
 
-  LocalSockets& local();
-  void add(SocketImpl& socket);
-  void remove(SocketImpl& socket);
-  void join(SocketImpl& socket, const std::string& room);
-  void leave(SocketImpl& socket, const std::string& room);
-
-  // The connected sockets of this loop in any of `rooms` (every one if empty) and in
-  // none of `except`.
-  std::vector<SocketImpl*> targets(const std::set<std::string>& rooms, const std::set<std::string>& except);
-  // Runs `fn(loop index)` on every loop of the server: here at once for this loop,
-  // posted to the others.
-  void on_every_loop(std::function<void(unsigned)> fn);
+  // adapter::Host
+  unsigned loops() const noexcept override;
+  std::optional<unsigned> current_loop() const noexcept override;
+  void run_on(unsigned loop, std::function<void()> task) override;
+  void post(unsigned loop, std::function<void()> task) override;
+  std::shared_ptr<const adapter::Prepared> prepare(const adapter::Packet& packet,
+                                                   const adapter::BroadcastOptions& options) override;
+  bool deliver(adapter::Member& member, const adapter::Prepared& prepared,
+               const std::shared_ptr<adapter::AckCollector>& acks) override;
+  void join(adapter::Member& member, const adapter::Room& room) override;
+  void leave(adapter::Member& member, const adapter::Room& room) override;
+  void disconnect(adapter::Member& member, bool close) override;
+  adapter::SocketInfo describe(const adapter::Member& member) override;
 };
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
@@ -120,7 +119,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool open_ = true;
 };
 
-class SocketImpl final : public Socket {
+class SocketImpl final : public Socket, public adapter::Member {
  public:
   // A new socket, or (with `restored`) the socket of a recovered session.
   SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
@@ -133,6 +132,10 @@ class SocketImpl final : public Socket {
   void on_connected();
   Client& client() noexcept { return client_; }
   NamespaceState& nsp_state() noexcept { return *nsp_; }
+
+  // adapter::Member
+  const std::string& id() const noexcept override { return id_; }
+  bool connected() const noexcept override { return connected_; }
 
   // Socket's implementation.
   const std::string& id_ref() const noexcept { return id_; }
@@ -147,7 +150,9 @@ class SocketImpl final : public Socket {
   BroadcastOperator broadcast_op() const;
   void join_room(const std::string& room);
   void leave_room(const std::string& room);
-  const std::set<std::string>& room_set() const noexcept { return rooms_; }
+  const std::set<std::string>& room_set() const noexcept { return nsp_->adapter->rooms_of(*this); }
+  // Out of every room, for good (before it is freed).
+  void leave_all();
   void add_handler(std::string event, EventHandler handler) { handlers_[std::move(event)].push_back(std::move(handler)); }
   void add_any(AnyHandler handler, bool front);
   void clear_any() { any_.clear(); }
@@ -186,7 +191,6 @@ class SocketImpl final : public Socket {
   std::string pid_;  // the private session id, when recovery is on
   Handshake handshake_;
   std::any data_;
-  std::set<std::string> rooms_;
   std::unordered_map<std::string, std::vector<EventHandler>> handlers_;
   std::vector<AnyHandler> any_;
   std::vector<AnyHandler> any_outgoing_;

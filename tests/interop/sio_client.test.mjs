@@ -562,6 +562,52 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       for (const id of ids) assert.ok(all.includes(id));
     });
 
+    it('fetch_sockets: id, rooms and handshake of each target, across both loops', async () => {
+      const found = await call(clients[11], 'fetch-sockets', { to: ['blue'], except: ['red'] });
+      assert.deepEqual(found.map((s) => s.id), [6, 7, 8, 9].map((i) => ids[i]).sort());
+      for (const s of found) {
+        assert.deepEqual(s.rooms.sort(), [s.id, 'blue'].sort());
+        const h = s.handshake;
+        assert.equal(h.query.EIO, '4');
+        assert.ok(['polling', 'websocket'].includes(h.query.transport), h.query.transport);
+        assert.deepEqual(h.auth, {});
+        assert.match(h.address, /127\.0\.0\.1$/);
+        assert.equal(h.xdomain, false);
+        assert.equal(h.secure, false);
+        assert.ok(h.url.startsWith('/socket.io/?'), h.url);
+        assert.equal(h.headers.host, new URL(server.url('/')).host);
+        assert.ok(Math.abs(new Date(h.time).getTime() - h.issued) < 1000, `${h.time} vs ${h.issued}`);
+        assert.ok(Math.abs(Date.now() - h.issued) < 60_000);
+      }
+      assert.deepEqual(await call(clients[11], 'fetch-sockets', { to: ['nobody'] }), []);
+    });
+
+    it('room events: create-room and join-room, leave-room and delete-room, in Node\'s order', async () => {
+      await call(clients[11], 'room-events');  // start from an empty log
+      await call(clients[0], 'join', 'ev-a');
+      await call(clients[1], 'join', 'ev-a');
+      await call(clients[0], 'leave', 'ev-a');
+      await call(clients[1], 'leave', 'ev-a');
+      assert.deepEqual(await call(clients[11], 'room-events'), [
+        ['create-room', 'ev-a'], ['join-room', 'ev-a', ids[0]], ['join-room', 'ev-a', ids[1]],
+        ['leave-room', 'ev-a', ids[0]], ['leave-room', 'ev-a', ids[1]], ['delete-room', 'ev-a'],
+      ]);
+      // A socket that leaves by disconnecting leaves its rooms too.
+      const extra = await connected(io(server.url('/'), { forceNew: true, reconnection: false }));
+      const extraId = extra.id;
+      await call(extra, 'join', 'ev-b');
+      extra.disconnect();
+      const events = [];
+      for (const deadline = Date.now() + WAIT; events.length < 4 && Date.now() < deadline;) {
+        events.push(...await call(clients[11], 'room-events'));
+        if (events.length < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(events, [
+        ['create-room', 'ev-b'], ['join-room', 'ev-b', extraId],
+        ['leave-room', 'ev-b', extraId], ['delete-room', 'ev-b'],
+      ]);
+    });
+
     it('sockets_join and sockets_leave act on every target, on both loops', async () => {
       await call(clients[11], 'sockets-join', { to: ['red'], rooms: ['green', 'yellow'] });
       assert.deepEqual(await call(clients[11], 'fetch-ids', { to: ['green'] }), RED.map((i) => ids[i]).sort());

@@ -10,8 +10,9 @@
 // output) and recorded; a client of /admin asks for a socket's record with "watch".
 //
 // Namespaces and events (every result comes back in the event's acknowledgement):
-//   /            the workbench: echo, acks both ways, binary, handshake, rooms,
-//                broadcasts and their acks, fetch/join/leave/disconnect of targets.
+//   /            the workbench: echo, acks both ways, binary, handshake, rooms and
+//                their events, broadcasts and their acks, fetch/join/leave/disconnect
+//                of targets.
 //   /guarded     middleware: an asynchronous one (next() called from a later loop
 //                turn), refusals with and without data, their order ("trace").
 //   /dyn-<n>     dynamic namespaces of io.of(predicate): the parent's middleware and
@@ -33,6 +34,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -255,7 +257,41 @@ std::shared_ptr<json::array> trace_of(sio::Socket& s) {
 
 // --- namespaces -----------------------------------------------------------------------------
 
+// The room events of "/" ("create-room", "join-room", ...), in the order they came,
+// for "room-events"; rooms named "ev-*" only, so the other tests' rooms stay out.
+struct RoomEventLog {
+  std::mutex mutex;
+  json::array events;
+  void add(std::string_view kind, const std::string& room, const std::string* id = nullptr) {
+    if (!room.starts_with("ev-")) return;
+    std::lock_guard lock(mutex);
+    json::array e{kind, room};
+    if (id) e.emplace_back(*id);
+    events.emplace_back(std::move(e));
+  }
+  json::array take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(events, {});
+  }
+};
+
+void log_room_events(sio::Namespace& nsp, RoomEventLog& log) {
+  auto& events = nsp.adapter().events();
+  events.create_room = [&log](const std::string& room) { log.add("create-room", room); };
+  events.delete_room = [&log](const std::string& room) { log.add("delete-room", room); };
+  events.join_room = [&log](const std::string& room, const std::string& id) { log.add("join-room", room, &id); };
+  events.leave_room = [&log](const std::string& room, const std::string& id) { log.add("leave-room", room, &id); };
+}
+
+json::object describe(const sio::SocketInfo& info) {
+  json::array rooms;
+  for (const auto& room : info.rooms) rooms.emplace_back(room);
+  return {{"id", info.id}, {"rooms", std::move(rooms)}, {"handshake", info.handshake}};
+}
+
 void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
+  static RoomEventLog room_events;
+  log_room_events(io.of("/"), room_events);
   io.of("/").on_connection([&dyn_parent](sio::Socket& socket) {
     track(socket);
     socket.on("whoami", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({whoami(s)}); });
@@ -375,6 +411,15 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
         ack({std::move(a)});
       });
     });
+    socket.on("fetch-sockets", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      make_op(s, as_object(args)).fetch_sockets([ack](std::vector<sio::SocketInfo> found) mutable {
+        std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        json::array a;
+        for (const auto& info : found) a.emplace_back(describe(info));
+        ack({std::move(a)});
+      });
+    });
+    socket.on("room-events", [](sio::Socket&, sio::Args&, sio::Ack ack) { ack({room_events.take()}); });
     socket.on("sockets-join", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
       const auto& spec = as_object(args);
       make_op(s, spec).sockets_join(strings(spec.if_contains("rooms")));

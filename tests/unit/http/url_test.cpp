@@ -49,5 +49,23 @@ TEST(PercentDecode, NulIsRefusedEncodedOrNot) {
   EXPECT_EQ(percent_decode(std::string_view("a\0b", 3)), std::nullopt);
 }
 
+TEST(QueryParams, EveryPairDecodedInOrder) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(query_params(""), Pairs{});
+  EXPECT_EQ(query_params("EIO=4&transport=polling&t=P1"),
+            (Pairs{{"EIO", "4"}, {"transport", "polling"}, {"t", "P1"}}));
+  EXPECT_EQ(query_params("a=1&a=2"), (Pairs{{"a", "1"}, {"a", "2"}})) << "repeats kept";
+  EXPECT_EQ(query_params("flag&&x="), (Pairs{{"flag", ""}, {"x", ""}})) << "empty pairs skipped";
+  EXPECT_EQ(query_params("na%6De=a+b%21"), (Pairs{{"name", "a b!"}}));
+  EXPECT_EQ(query_params("bad=%zz"), (Pairs{{"bad", "%zz"}})) << "a malformed escape is kept as sent";
+}
+
+TEST(QueryParam, TheFirstWithThatDecodedName) {
+  EXPECT_EQ(query_param("a=1&b=2&a=3", "a"), "1");
+  EXPECT_EQ(query_param("%61=x", "a"), "x");
+  EXPECT_EQ(query_param("ab=1", "a"), std::nullopt);
+  EXPECT_EQ(query_param("", "a"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace switchboard::http
