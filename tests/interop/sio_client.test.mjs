@@ -952,6 +952,109 @@ describe('short timers (--ping-interval 200 --ping-timeout 200 --connect-timeout
 
 // --- shutdown ----------------------------------------------------------------------------------
 
+describe('connection state recovery (--recovery 1500) and a trusted proxy', () => {
+  let server;
+  before(async () => {
+    server = await startBinary('SIO_FEATURE_SERVER', ['--threads', '2', '--recovery', '1500', '--trust-proxy']);
+  });
+  after(async () => {
+    closeAll();
+    await server?.stop();
+  });
+  afterEach(closeAll);
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // With recovery on, an event's last argument is its offset, and the client passes it
+  // on to the listeners (as with a Node server): the arguments without it, offsets checked.
+  const news = (inbox) => {
+    const events = inbox.events.filter((e) => e.event === 'news');
+    const offsets = events.map((e) => e.args.at(-1));
+    for (const offset of offsets) assert.equal(typeof offset, 'string');
+    assert.equal(new Set(offsets).size, offsets.length, `offsets repeat: ${offsets}`);
+    return events.map((e) => norm(e.args.slice(0, -1)));
+  };
+
+  /** A receiver in room "r" with data, that has had one live "news" (so the client holds an offset). */
+  async function member(opts = {}) {
+    const socket = await connect(server, '/', opts);
+    const inbox = new Inbox(socket);
+    await call(socket, 'join', ['r']);
+    await call(socket, 'set-data', { user: 'ann' });
+    return { socket, inbox };
+  }
+
+  for (const transport of ['websocket', 'polling']) {
+    it(`a dropped connection comes back with its id, rooms and data, and the events it missed, in order (${transport})`, async () => {
+      const sender = await connect(server);
+      const { socket, inbox } = await member({
+        transports: [transport], reconnection: true, reconnectionDelay: 300, reconnectionDelayMax: 300,
+      });
+      const id = socket.id;
+      assert.equal(socket.recovered, false);
+      await call(sender, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [0] });
+      await inbox.waitFor((e) => e.event === 'news', 'the live news');
+
+      const dropped = next(socket, 'disconnect');
+      socket.io.engine.close();  // as a network drop: no DISCONNECT packet
+      await dropped;
+      for (const i of [1, 2, 3]) await call(sender, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [i] });
+      await call(sender, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [4, bytes(3)] });
+      await call(sender, 'bcast', { via: 'nsp', to: ['elsewhere'], event: 'news', args: ['not for r'] });
+      await next(socket, 'connect');
+
+      assert.equal(socket.recovered, true);
+      assert.equal(socket.id, id);
+      assert.equal(await call(socket, 'recovered'), true);
+      assert.deepEqual((await call(socket, 'rooms')).sort(), [id, 'r'].sort());
+      assert.deepEqual(await call(socket, 'get-data'), { user: 'ann' });
+      await inbox.waitFor((e) => e.event === 'news' && e.args[0] === 4, 'the last missed news');
+      assert.deepEqual(news(inbox), [[0], [1], [2], [3], [4, norm(bytes(3))]]);
+      // And it is a member again: live broadcasts reach it, once.
+      await call(sender, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [5] });
+      await inbox.waitFor((e) => e.event === 'news' && e.args[0] === 5, 'a live news after recovery');
+      assert.equal(news(inbox).length, 6);
+    });
+  }
+
+  it('past maxDisconnectionDuration the client gets a new session', async () => {
+    const { socket } = await member();
+    const id = socket.id;
+    await call(socket, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [0] });
+    const dropped = next(socket, 'disconnect');
+    socket.io.engine.close();
+    await dropped;
+    await sleep(2000);
+    socket.connect();
+    await connected(socket);
+    assert.equal(socket.recovered, false);
+    assert.notEqual(socket.id, id);
+    assert.deepEqual(await call(socket, 'rooms'), [socket.id]);
+    assert.equal(await call(socket, 'get-data'), null);
+  });
+
+  it('a client that disconnects on purpose is not recovered', async () => {
+    const { socket } = await member();
+    const id = socket.id;
+    await call(socket, 'bcast', { via: 'nsp', to: ['r'], event: 'news', args: [0] });
+    socket.disconnect();
+    socket.connect();
+    await connected(socket);
+    assert.equal(socket.recovered, false);
+    assert.notEqual(socket.id, id);
+  });
+
+  for (const transport of ['websocket', 'polling']) {
+    it(`the address is the first of X-Forwarded-For when the proxy is trusted (${transport})`, async () => {
+      const socket = await connect(server, '/', {
+        transports: [transport], extraHeaders: { 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' },
+      });
+      assert.equal((await call(socket, 'handshake')).address, '203.0.113.7');
+      const direct = await connect(server, '/', { transports: [transport] });
+      assert.match((await call(direct, 'handshake')).address, /^(::ffff:)?127\.0\.0\.1$/);
+    });
+  }
+});
+
 describe('server shutdown (SIGTERM)', () => {
   it('every socket gets "server shutting down" server-side, the clients "transport close" (or error, polling)', async () => {
     const server = await startBinary('SIO_FEATURE_SERVER', ['--threads', '2']);

@@ -3,7 +3,8 @@
 // uses the public API only (switchboard/socketio.hpp, switchboard/http.hpp).
 //
 //   sio_feature_server --host 127.0.0.1 --port 0 --threads 2 [--connect-timeout MS]
-//                      [--ping-interval MS] [--ping-timeout MS]
+//                      [--ping-interval MS] [--ping-timeout MS] [--recovery MS]
+//                      [--trust-proxy]
 //
 // Prints "listening on PORT" once bound. Every disconnect is printed as
 // "disconnect <nsp> <id> <reason>" (so a test reads the reasons of a shutdown from the
@@ -26,6 +27,7 @@
 // via "socket" starts from socket.broadcast() (every socket but the sender).
 
 #include <algorithm>
+#include <any>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -296,6 +298,16 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
     track(socket);
     socket.on("whoami", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({whoami(s)}); });
     socket.on("echo", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("echo", std::move(args)); });
+    // socket.data, which a recovered session gets back.
+    socket.on("set-data", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      s.data() = args.size() ? args[0] : json::value(nullptr);
+      ack();
+    });
+    socket.on("get-data", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
+      const auto* value = std::any_cast<json::value>(&s.data());
+      ack({value ? *value : json::value(nullptr)});
+    });
+    socket.on("recovered", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({s.recovered()}); });
     socket.on("echo-ack", [](sio::Socket&, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
     socket.on("ack-empty", [](sio::Socket&, sio::Args&, sio::Ack ack) { ack(); });
     socket.on("never-ack", [](sio::Socket&, sio::Args&, sio::Ack) {});
@@ -534,6 +546,16 @@ sio::Namespace& setup_dynamic(sio::Server& io) {
       ack({std::move(me)});
     });
     socket.on("echo", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("echo", std::move(args)); });
+    // socket.data, which a recovered session gets back.
+    socket.on("set-data", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      s.data() = args.size() ? args[0] : json::value(nullptr);
+      ack();
+    });
+    socket.on("get-data", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
+      const auto* value = std::any_cast<json::value>(&s.data());
+      ack({value ? *value : json::value(nullptr)});
+    });
+    socket.on("recovered", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({s.recovered()}); });
   });
   return parent;
 }
@@ -632,6 +654,12 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout", connect_timeout_ms, "Socket.IO connectTimeout (ms)")->capture_default_str();
   app.add_option("--ping-interval", ping_interval_ms, "Engine.IO pingInterval (ms)")->capture_default_str();
   app.add_option("--ping-timeout", ping_timeout_ms, "Engine.IO pingTimeout (ms)")->capture_default_str();
+  unsigned recovery_ms = 0;
+  app.add_option("--recovery", recovery_ms,
+                 "Connection state recovery's maxDisconnectionDuration (ms; 0: recovery off)")
+      ->capture_default_str();
+  bool trust_proxy = false;
+  app.add_flag("--trust-proxy", trust_proxy, "Take the client address from X-Forwarded-For");
   CLI11_PARSE(app, argc, argv);
 
   switchboard::http::Server http({.host = host, .port = port, .threads = threads});
@@ -639,6 +667,11 @@ int main(int argc, char** argv) {
   options.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
   options.engine.ping_interval = std::chrono::milliseconds(ping_interval_ms);
   options.engine.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
+  options.trust_proxy = trust_proxy;
+  if (recovery_ms > 0) {
+    options.connection_state_recovery = sio::ServerOptions::Recovery{
+        .max_disconnection_duration = std::chrono::milliseconds(recovery_ms)};
+  }
   sio::Server io(http, options);
 
   setup_admin(io);
