@@ -254,6 +254,13 @@ class Namespace {
   detail::NamespaceState* state_;  // owns this handle
 };
 
+// How packets are written on the wire (Node's `parser` option); a client must use the
+// same one.
+enum class Parser {
+  json,     // Socket.IO's default: JSON text, binary as separate attachments
+  msgpack,  // npm socket.io-msgpack-parser: one msgpack binary message per packet
+};
+
 struct ServerOptions {
   // The Engine.IO options; path defaults to /socket.io/ here.
   eio::ServerOptions engine = [] {
@@ -263,6 +270,7 @@ struct ServerOptions {
   }();
   // A client that joins no namespace within this is disconnected.
   std::chrono::milliseconds connect_timeout{45'000};
+  Parser parser = Parser::json;
   // Take the client address from X-Forwarded-For (only behind a proxy you trust).
   bool trust_proxy = false;
   // Connection state recovery (Socket.IO 4.6+): a client that drops for less than

@@ -9,6 +9,7 @@
 
 #include "core/encoding.hpp"
 #include "http/url.hpp"
+#include "sio/codec/msgpack.hpp"
 #include "net/loop_group.hpp"
 #include "sio/recovery.hpp"
 #include "sio/state.hpp"
@@ -149,9 +150,13 @@ std::shared_ptr<const adapter::Prepared> NamespaceState::prepare(const adapter::
   data.binaries = packet.binaries;
   Packet encoded = data_packet(packet.nsp, std::move(data), packet.ack_id);
   auto prepared = std::make_shared<Prepared>();
-  prepared->text = eio::Server::make_packet(encode_text(encoded), false);
-  for (const auto& attachment : encoded.attachments) {
-    prepared->attachments.push_back(eio::Server::make_packet(attachment, true));
+  if (server->options.parser == Parser::msgpack) {
+    prepared->packet = eio::Server::make_packet(encode_msgpack(encoded), true);
+  } else {
+    prepared->packet = eio::Server::make_packet(encode_text(encoded), false);
+    for (const auto& attachment : encoded.attachments) {
+      prepared->attachments.push_back(eio::Server::make_packet(attachment, true));
+    }
   }
   prepared->volatile_ = options.volatile_;
   prepared->ack_id = packet.ack_id;
@@ -269,6 +274,17 @@ void Client::on_connect_timeout(void* self) {
 }
 
 void Client::on_message(std::string_view data, bool binary) {
+  if (server_.options.parser == Parser::msgpack) {
+    Packet packet;
+    // Every msgpack packet is one binary message; text means another parser.
+    if (!binary || decode_msgpack(data, DecodeLimits{}, packet) != DecodeError::none) {
+      spdlog::debug("Socket.IO: invalid msgpack packet from {}; closing", conn_.id());
+      conn_.close();
+      return;
+    }
+    on_packet(packet);
+    return;
+  }
   Decoder::Status status = binary ? decoder_.add_binary(data) : decoder_.add_text(data);
   if (status == Decoder::Status::need_attachments) return;
   if (status == Decoder::Status::error) {
@@ -398,13 +414,17 @@ void Client::connect(const std::string& nsp_name, Json auth) {
 
 void Client::send(const Packet& packet) {
   if (!open_) return;
+  if (server_.options.parser == Parser::msgpack) {
+    conn_.send(encode_msgpack(packet), true);
+    return;
+  }
   conn_.send(encode_text(packet));
   for (const auto& attachment : packet.attachments) conn_.send(attachment, true);
 }
 
 void Client::send_prepared(const Prepared& prepared) {
   if (!open_) return;
-  conn_.send(prepared.text);
+  conn_.send(prepared.packet);
   for (const auto& attachment : prepared.attachments) conn_.send(attachment);
 }
 

@@ -28,11 +28,11 @@ class Client;
 class SocketImpl;
 class SessionStore;
 
-// A broadcast, encoded once: the text packet and its attachments, ready for every
-// Engine.IO session, and how to deliver it.
+// A broadcast, encoded once in the server's parser's format, ready for every Engine.IO
+// session, and how to deliver it.
 struct Prepared final : adapter::Prepared {
-  eio::SharedPacket text;
-  std::vector<eio::SharedPacket> attachments;
+  eio::SharedPacket packet;                    // text, or msgpack binary
+  std::vector<eio::SharedPacket> attachments;  // the JSON parser's binary attachments
   bool volatile_ = false;
   std::optional<std::uint64_t> ack_id;
 };

@@ -14,6 +14,7 @@ import { startBinary, withTimeout, repoRoot, WebSocket, HOST } from './helpers.m
 
 const requireFromRoot = createRequire(path.join(repoRoot, 'package.json'));
 const { io, Manager } = requireFromRoot('socket.io-client');
+const msgpackParser = requireFromRoot('socket.io-msgpack-parser');
 
 const WAIT = 5000;
 
@@ -1053,6 +1054,72 @@ describe('connection state recovery (--recovery 1500) and a trusted proxy', () =
       assert.match((await call(direct, 'handshake')).address, /^(::ffff:)?127\.0\.0\.1$/);
     });
   }
+});
+
+describe('the msgpack parser (--parser msgpack) with socket.io-msgpack-parser', () => {
+  let server;
+  before(async () => {
+    server = await startBinary('SIO_FEATURE_SERVER', ['--threads', '2', '--parser', 'msgpack']);
+  });
+  after(async () => {
+    closeAll();
+    await server?.stop();
+  });
+  afterEach(closeAll);
+
+  const args = ['text', 0, -1, 2 ** 40, 1.5, null, true, { nested: { list: [1, 'two', Buffer.from([0, 255])] } },
+    Buffer.from(Array.from({ length: 300 }, (_, i) => i & 255)), 'é€😀'];
+
+  for (const transport of ['websocket', 'polling']) {
+    it(`events, binary at any depth and acks both ways (${transport})`, async () => {
+      const socket = await connect(server, '/', { parser: msgpackParser, transports: [transport], auth: { who: 'm' } });
+      assert.deepEqual((await call(socket, 'handshake')).auth, { who: 'm' });
+      const echoed = await new Promise((resolve) => socket.emit('echo-ack', ...args, (...r) => resolve(r)));
+      assert.deepStrictEqual(norm(echoed), norm(args));
+      const event = next(socket, 'echo');
+      socket.emit('echo', ...args);
+      assert.deepStrictEqual(norm(await event), norm(args));
+
+      socket.on('question', (q, n, cb) => cb(`re: ${q}`, { n: n + 1 }, Buffer.from([9, 8, 7])));
+      const result = await call(socket, 'ask', { timeout: 2000, args: ['why', 41] });
+      assert.equal(result.answered, true);
+      assert.deepStrictEqual(norm(result.args), norm(['re: why', { n: 42 }, Buffer.from([9, 8, 7])]));
+
+      const made = next(socket, 'made-binary');
+      await new Promise((resolve) => socket.emit('make-binary', resolve));
+      const [all] = await made;
+      assert.equal(Buffer.from(all).length, 256);
+    });
+  }
+
+  it('broadcasts reach room members on both loops, encoded once as msgpack', async () => {
+    const sockets = await Promise.all([0, 1, 2, 3].map((i) => connect(server, '/', {
+      parser: msgpackParser, transports: [i % 2 ? 'polling' : 'websocket'],
+    })));
+    await Promise.all(sockets.slice(0, 3).map((s) => call(s, 'join', ['m'])));
+    const got = sockets.slice(0, 3).map((s) => next(s, 'news'));
+    let outsider = 0;
+    sockets[3].on('news', () => { outsider += 1; });
+    await call(sockets[3], 'bcast', { via: 'nsp', to: ['m'], event: 'news', args: ['hi', Buffer.from([1, 2])] });
+    for (const args of await Promise.all(got)) assert.deepStrictEqual(norm(args), norm(['hi', Buffer.from([1, 2])]));
+    await call(sockets[3], 'whoami');
+    assert.equal(outsider, 0);
+  });
+
+  it('a middleware refusal reaches connect_error with message and data', async () => {
+    const err = await refused(client(server, '/guarded', { parser: msgpackParser, auth: { token: 'wrong' } }));
+    assert.equal(err.message, 'not authorized');
+    assert.deepEqual(err.data, { code: 401, detail: 'bad token', list: [1, 'two', null] });
+  });
+
+  it('a client speaking the default parser is closed, and the server goes on', async () => {
+    const wrong = client(server, '/', { transports: ['websocket'] });
+    const closed = next(wrong.io, 'close');
+    await closed;
+    assert.equal(wrong.connected, false);
+    const socket = await connect(server, '/', { parser: msgpackParser });
+    assert.ok(await call(socket, 'whoami'));
+  });
 });
 
 describe('server shutdown (SIGTERM)', () => {

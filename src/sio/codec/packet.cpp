@@ -233,6 +233,8 @@ bool is_reserved_event(std::string_view name) noexcept {
   return false;
 }
 
+}  // namespace
+
 // Decoder.isPayloadValid, extended to a missing payload (`data` null). The reference
 // checks only a payload that is there: it takes "2", "3" and "4" with none. The protocol
 // says otherwise (v5-current.md: an EVENT's payload "is mandatory and MUST be a non-empty
@@ -255,6 +257,8 @@ bool is_payload_valid(PacketType type, const json::value* data) noexcept {
   }
   return false;
 }
+
+namespace {
 
 // reconstructPacket's index check: a number with 0 <= num < count. The reference also
 // takes a fraction (0.5 passes, and the value becomes `undefined`); a placeholder whose

@@ -69,6 +69,9 @@ struct DecodedHeader {
 };
 DecodeError decode_text(std::string_view text, const DecodeLimits& limits, DecodedHeader& out);
 
+// decode_text's payload rules (above) for a packet's data; nullptr: no payload.
+bool is_payload_valid(PacketType type, const boost::json::value* data) noexcept;
+
 // Checks a binary packet's placeholders once its attachments have all arrived.
 DecodeError check_attachments(const Packet& packet);
 

@@ -4,7 +4,7 @@
 //
 //   sio_feature_server --host 127.0.0.1 --port 0 --threads 2 [--connect-timeout MS]
 //                      [--ping-interval MS] [--ping-timeout MS] [--recovery MS]
-//                      [--trust-proxy]
+//                      [--trust-proxy] [--parser json|msgpack]
 //
 // Prints "listening on PORT" once bound. Every disconnect is printed as
 // "disconnect <nsp> <id> <reason>" (so a test reads the reasons of a shutdown from the
@@ -660,6 +660,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool trust_proxy = false;
   app.add_flag("--trust-proxy", trust_proxy, "Take the client address from X-Forwarded-For");
+  std::string parser = "json";
+  app.add_option("--parser", parser, "The packet format")
+      ->check(CLI::IsMember({"json", "msgpack"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   switchboard::http::Server http({.host = host, .port = port, .threads = threads});
@@ -668,6 +672,7 @@ int main(int argc, char** argv) {
   options.engine.ping_interval = std::chrono::milliseconds(ping_interval_ms);
   options.engine.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
   options.trust_proxy = trust_proxy;
+  options.parser = parser == "msgpack" ? sio::Parser::msgpack : sio::Parser::json;
   if (recovery_ms > 0) {
     options.connection_state_recovery = sio::ServerOptions::Recovery{
         .max_disconnection_duration = std::chrono::milliseconds(recovery_ms)};
