@@ -1,0 +1,77 @@
+#pragma once
+// Per-socket rate limits: token buckets (a burst, refilled at a steady rate), one shared
+// by every event of a socket and one of its own for each event that has a limit of its
+// own. Pure: the caller passes the time, so tests need no clock.
+//
+// Thread safety: none. A SocketRateLimiter belongs to one socket and is used on that
+// socket's loop thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace switchboard::app {
+
+struct RateLimit {
+  std::uint32_t burst = 100;  // 0: no limit
+  double per_second = 100;    // tokens added per second, up to `burst`
+
+  bool unlimited() const noexcept { return burst == 0; }
+  friend bool operator==(const RateLimit&, const RateLimit&) = default;
+};
+
+struct RateLimits {
+  RateLimit per_socket;
+  // Events named here draw on a bucket of their own instead of the shared one.
+  std::map<std::string, RateLimit, std::less<>> per_event;
+};
+
+class TokenBucket {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  TokenBucket(RateLimit limit, Clock::time_point now) noexcept;
+  // Takes one token if there is one.
+  bool take(Clock::time_point now) noexcept;
+  // How long until a token is there (zero if one is there now).
+  Clock::duration time_to_next_token(Clock::time_point now) noexcept;
+
+ private:
+  void refill(Clock::time_point now) noexcept;
+
+  RateLimit limit_;
+  double tokens_;
+  Clock::time_point last_refill_;
+};
+
+class SocketRateLimiter {
+ public:
+  using Clock = TokenBucket::Clock;
+
+  struct Decision {
+    bool allowed = true;
+    // Tell the client it is being limited: once per second at most, so that a flood
+    // of dropped events does not become a flood of notices.
+    bool notify = false;
+    std::chrono::milliseconds retry_after{0};
+  };
+
+  // `limits` must outlive the limiter (the server's configuration does).
+  SocketRateLimiter(const RateLimits& limits, Clock::time_point now);
+
+  Decision admit(std::string_view event, Clock::time_point now);
+
+ private:
+  TokenBucket& bucket_for(std::string_view event, Clock::time_point now);
+
+  const RateLimits& limits_;
+  TokenBucket shared_;
+  std::map<std::string, TokenBucket, std::less<>> own_buckets_;
+  Clock::time_point last_notice_{};
+  bool noticed_ = false;
+};
+
+}  // namespace switchboard::app
