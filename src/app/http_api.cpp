@@ -103,7 +103,7 @@ std::optional<Emission> read_emission(const json::object& body, const NamespaceT
   if (it == namespaces.end()) {
     std::string known;
     for (const auto& [name, _] : namespaces) known += (known.empty() ? "" : ", ") + name;
-    send_error(res, 404, "no namespace \"" + nsp + "\" (there are: " + known + ")", "nsp");
+    send_error(res, 404, "nsp: no namespace \"" + nsp + "\" (there are: " + known + ")", "nsp");
     return std::nullopt;
   }
   out.nsp = it->second;
