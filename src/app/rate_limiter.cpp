@@ -6,29 +6,24 @@
 namespace switchboard::app {
 
 TokenBucket::TokenBucket(RateLimit limit, Clock::time_point now) noexcept
-    : limit_(limit), tokens_(limit.burst), last_refill_(now) {}
-
-void TokenBucket::refill(Clock::time_point now) noexcept {
-  if (now <= last_refill_) return;
-  std::chrono::duration<double> elapsed = now - last_refill_;
-  tokens_ = std::min<double>(limit_.burst, tokens_ + elapsed.count() * limit_.per_second);
-  last_refill_ = now;
-}
+    : unlimited_(limit.unlimited() || limit.per_second <= 0),
+      interval_(unlimited_ ? Clock::duration::zero()
+                           : std::chrono::round<Clock::duration>(std::chrono::duration<double>(1 / limit.per_second))),
+      tolerance_(unlimited_ ? Clock::duration::zero() : interval_ * (limit.burst - 1)),
+      full_at_(now) {}
 
 bool TokenBucket::take(Clock::time_point now) noexcept {
-  if (limit_.unlimited()) return true;
-  refill(now);
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
+  if (unlimited_) return true;
+  auto start = std::max(full_at_, now);  // a bucket cannot be fuller than full
+  if (start - now > tolerance_) return false;
+  full_at_ = start + interval_;
   return true;
 }
 
-TokenBucket::Clock::duration TokenBucket::time_to_next_token(Clock::time_point now) noexcept {
-  if (limit_.unlimited()) return Clock::duration::zero();
-  refill(now);
-  if (tokens_ >= 1 || limit_.per_second <= 0) return Clock::duration::zero();
-  std::chrono::duration<double> wait((1 - tokens_) / limit_.per_second);
-  return std::chrono::ceil<Clock::duration>(wait);
+TokenBucket::Clock::duration TokenBucket::time_to_next_token(Clock::time_point now) const noexcept {
+  if (unlimited_) return Clock::duration::zero();
+  auto wait = std::max(full_at_, now) - now - tolerance_;
+  return std::max(wait, Clock::duration::zero());
 }
 
 SocketRateLimiter::SocketRateLimiter(const RateLimits& limits, Clock::time_point now)

@@ -17,7 +17,7 @@ namespace switchboard::app {
 
 struct RateLimit {
   std::uint32_t burst = 100;  // 0: no limit
-  double per_second = 100;    // tokens added per second, up to `burst`
+  double per_second = 100;    // tokens added per second, up to `burst`; above 0 (the config checks)
 
   bool unlimited() const noexcept { return burst == 0; }
   friend bool operator==(const RateLimit&, const RateLimit&) = default;
@@ -29,6 +29,10 @@ struct RateLimits {
   std::map<std::string, RateLimit, std::less<>> per_event;
 };
 
+// A token bucket kept as a time (the generic cell rate algorithm, ITU-T I.371): one
+// point in time says when the bucket will be full again, and every token taken moves it
+// one interval later. Integer clock ticks, not a floating-point token count, so that a
+// client sending at exactly the rate is never refused by rounding drift.
 class TokenBucket {
  public:
   using Clock = std::chrono::steady_clock;
@@ -37,14 +41,13 @@ class TokenBucket {
   // Takes one token if there is one.
   bool take(Clock::time_point now) noexcept;
   // How long until a token is there (zero if one is there now).
-  Clock::duration time_to_next_token(Clock::time_point now) noexcept;
+  Clock::duration time_to_next_token(Clock::time_point now) const noexcept;
 
  private:
-  void refill(Clock::time_point now) noexcept;
-
-  RateLimit limit_;
-  double tokens_;
-  Clock::time_point last_refill_;
+  bool unlimited_;
+  Clock::duration interval_;   // time to refill one token
+  Clock::duration tolerance_;  // (burst - 1) intervals: how far ahead of now full_at may run
+  Clock::time_point full_at_;  // when the bucket is full again (the "theoretical arrival time")
 };
 
 class SocketRateLimiter {
