@@ -10,7 +10,10 @@
 //
 // Thread safety: every member may be called from any thread. A reply may run before the
 // call returns (the in-memory store answers at once) or later on another thread (a
-// remote store): callers must not hold locks the reply needs.
+// remote store): callers must not hold locks the reply needs. A reply that touches a
+// socket (room-members answers an ack) must run on that socket's loop; the in-memory
+// store guarantees it by answering at once, and a remote store will need a way to post
+// back to the caller's loop, which the public sio API does not offer yet.
 
 #include <functional>
 #include <string>
