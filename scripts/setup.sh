@@ -8,7 +8,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # What the build needs; the test command adds the sanitizer compiler and real peers.
 build_packages=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev zlib1g-dev
-                libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev)
+                libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev
+                libjwt-dev libtomlplusplus-dev)
 test_packages=(clang-14 libclang-rt-14-dev nodejs npm)
 
 ensure_packages() {

@@ -1,121 +1,110 @@
-// switchboard: the server binary.
+// switchboard: the server binary. With no options it runs the chat contract of
+// DESIGN.md on port 3000; see --help, and docs/CONFIGURATION.md.
 
 #include <csignal>
-#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
-#include <thread>
+#include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <switchboard/engineio.hpp>
-#include <switchboard/socketio.hpp>
 #include <switchboard/http.hpp>
+#include <switchboard/socketio.hpp>
 #include <switchboard/websocket.hpp>
 
-#include "app/size_option.hpp"
+#include "app/chat_server.hpp"
+#include "app/config.hpp"
+#include "app/http_api.hpp"
+#include "app/jwt_verifier.hpp"
+#include "app/memory_presence.hpp"
 
 namespace {
 
-struct Settings {
-  std::string host = "0.0.0.0";
-  std::uint16_t port = 3000;
-  unsigned threads = 0;
-  std::size_t max_connections = 0;
-  std::string ws_echo;
-  bool ws_deflate = false;
-  std::string ws_max_message = "16M";
-  unsigned ws_idle_timeout = 120;
-  std::string log_level = "info";
-  std::string static_dir;
-  bool protocol_test_mode = false;
-  unsigned ping_interval_ms = 0;
-  unsigned ping_timeout_ms = 0;
-};
+namespace app = switchboard::app;
+namespace sio = switchboard::sio;
 
-void add_options(CLI::App& app, Settings& s) {
-  app.add_option("--host", s.host, "Address to listen on (0.0.0.0 for every IPv4 interface, :: for IPv6 too)")
-      ->capture_default_str();
-  app.add_option("--port", s.port, "TCP port to listen on (0 picks a free one and logs it)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
-  app.add_option("--threads", s.threads,
-                 "Worker threads, each with its own event loop and connections (0: one per core)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
-  app.add_option("--max-connections", s.max_connections,
-                 "Refuse connections past this many at once (0: no limit; the OS file limit applies)")
-      ->capture_default_str();
-  app.add_option("--ws-echo", s.ws_echo,
-                 "Mount a native WebSocket echo endpoint at exactly PATH (e.g. /echo): text comes back as\n"
-                 "text, binary as binary. For conformance checks and benchmarks.")
-      ->type_name("PATH");
-  app.add_flag("--ws-deflate", s.ws_deflate, "Offer permessage-deflate (RFC 7692) on the --ws-echo endpoint");
-  app.add_option("--ws-max-message", s.ws_max_message,
-                 "Largest message the --ws-echo endpoint accepts, in bytes (suffixes K, M, G: 1024-based);\n"
-                 "larger ones close the connection with 1009")
-      ->capture_default_str()
-      ->type_name("SIZE");
-  app.add_option("--ws-idle-timeout", s.ws_idle_timeout,
-                 "Seconds of silence before a WebSocket peer is dropped; it is pinged at half of it")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 86400u));
-  app.add_option("--static", s.static_dir,
-                 "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR)")
-      ->type_name("DIR")
-      ->check(CLI::ExistingDirectory);
-  app.add_flag("--protocol-test-mode", s.protocol_test_mode,
-               "Serve the reference servers of the official protocol test suites: Engine.IO at /engine.io/\n"
-               "echoing every message, and Socket.IO at /socket.io/ (namespaces / and /custom, events\n"
-               "\"message\" and \"message-with-ack\" echoed) — pingInterval 300 ms, pingTimeout 200 ms,\n"
-               "maxPayload 1000000, connectTimeout 1000 ms");
-  app.add_option("--ping-interval", s.ping_interval_ms,
-                 "Engine.IO heartbeat: milliseconds between the server's pings (default 25000; 300 in test mode)")
-      ->check(CLI::Range(1u, 3'600'000u));
-  app.add_option("--ping-timeout", s.ping_timeout_ms,
-                 "Engine.IO heartbeat: milliseconds a client has to answer a ping (default 20000; 200 in test mode)")
-      ->check(CLI::Range(1u, 3'600'000u));
-  app.add_option("--log-level", s.log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+// Builds the token verifier the settings ask for; throws std::invalid_argument with a
+// message naming the key at fault.
+std::optional<app::JwtVerifier> make_verifier(const app::Settings& settings) {
+  std::optional<app::JwtAlgorithm> algorithm;
+  if (!settings.jwt_algorithm.empty()) algorithm = app::jwt_algorithm_from_name(settings.jwt_algorithm);
+  std::optional<app::JwtVerifier> verifier;
+  try {
+    if (!settings.jwt_secret.empty()) {
+      verifier = app::JwtVerifier::with_secret(settings.jwt_secret, algorithm.value_or(app::JwtAlgorithm::HS256));
+    } else if (!settings.jwt_public_key.empty()) {
+      std::ifstream file(settings.jwt_public_key, std::ios::binary);
+      if (!file) throw std::invalid_argument("cannot read the file");
+      std::stringstream pem;
+      pem << file.rdbuf();
+      verifier = app::JwtVerifier::with_public_key(pem.str(), algorithm);
+    }
+  } catch (const std::invalid_argument& e) {
+    std::string key = settings.jwt_secret.empty() ? "jwt-public-key " + settings.jwt_public_key : "jwt-secret";
+    throw std::invalid_argument(key + ": " + e.what());
+  }
+  if (verifier) verifier->set_leeway(std::chrono::seconds(settings.jwt_leeway_s));
+  return verifier;
+}
+
+// The protocol test suites' reference servers (socket.io-protocol's README, "Test suite").
+void serve_protocol_tests(const app::Settings& settings, switchboard::http::Server& server,
+                          std::optional<switchboard::eio::Server>& engine, std::optional<sio::Server>& io) {
+  switchboard::eio::ServerOptions test;
+  test.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms.value_or(300));
+  test.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms.value_or(200));
+  test.max_http_buffer_size = 1'000'000;
+  engine.emplace(server, test);
+  engine->on_connection([](switchboard::eio::Socket& socket) {
+    socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+  });
+  sio::ServerOptions io_options;
+  io_options.engine.ping_interval = test.ping_interval;
+  io_options.engine.ping_timeout = test.ping_timeout;
+  io_options.engine.max_http_buffer_size = test.max_http_buffer_size;
+  io_options.connect_timeout = std::chrono::milliseconds(1000);
+  io.emplace(server, io_options);
+  io->of("/").on_connection([](sio::Socket& socket) {
+    socket.emit("auth", sio::Args{socket.handshake().auth});
+    socket.on("message", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("message-back", std::move(args)); });
+    socket.on("message-with-ack", [](sio::Socket&, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
+  });
+  io->of("/custom").on_connection([](sio::Socket& socket) {
+    socket.emit("auth", sio::Args{socket.handshake().auth});
+  });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "switchboard — a real-time messaging server.\n\n"
-      "Serves HTTP/1.1 and native WebSocket (RFC 6455, permessage-deflate) on one port.\n"
-      "GET /healthz answers 200 when the server is up.\n\n"
-      "Examples:\n"
-      "  switchboard                                  listen on 0.0.0.0:3000\n"
-      "  switchboard --port 8080 --ws-echo /echo      a WebSocket echo at ws://HOST:8080/echo\n"
-      "  switchboard --ws-echo /echo --ws-deflate     the same, with compression offered\n",
-      "switchboard"};
-  app.get_formatter()->column_width(34);
-  Settings settings;
-  add_options(app, settings);
-  CLI11_PARSE(app, argc, argv);
+  std::string out, err;
+  auto command_line = app::parse_command_line(
+      argc, argv,
+      [](const char* name) -> std::optional<std::string> {
+        const char* value = std::getenv(name);
+        if (!value) return std::nullopt;
+        return std::string(value);
+      },
+      out, err);
+  std::cout << out;
+  std::cerr << err;
+  if (command_line.exit_code) return *command_line.exit_code;
+  const app::Settings& settings = command_line.settings;
 
   auto logger = spdlog::stderr_color_mt("switchboard");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(settings.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  auto max_message = switchboard::app::parse_size(settings.ws_max_message);
-  if (!max_message) {
-    std::cerr << "error: --ws-max-message '" << settings.ws_max_message
-              << "' is not a size: use bytes, or a number with K, M or G (e.g. 16M)\n";
-    return 2;
-  }
-  if (!settings.ws_echo.empty() && settings.ws_echo.front() != '/') {
-    std::cerr << "error: --ws-echo '" << settings.ws_echo << "' must be a path starting with '/', e.g. /echo\n";
-    return 2;
-  }
-  if (settings.ws_deflate && settings.ws_echo.empty()) {
-    std::cerr << "error: --ws-deflate applies to the --ws-echo endpoint; add --ws-echo PATH\n";
+  std::optional<app::JwtVerifier> verifier;
+  try {
+    verifier = make_verifier(settings);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
 
@@ -129,9 +118,9 @@ int main(int argc, char** argv) {
 
   if (!settings.ws_echo.empty()) {
     switchboard::ws::Behavior echo;
-    echo.max_message_size = *max_message;
-    echo.idle_timeout = std::chrono::seconds(settings.ws_idle_timeout);
-    echo.max_backpressure = std::max<std::size_t>(*max_message * 2, 16 * 1024 * 1024);
+    echo.max_message_size = settings.ws_max_message;
+    echo.idle_timeout = std::chrono::seconds(settings.ws_idle_timeout_s);
+    echo.max_backpressure = std::max<std::size_t>(settings.ws_max_message * 2, 16 * 1024 * 1024);
     echo.compression.enabled = settings.ws_deflate;
     echo.message = [](switchboard::ws::WebSocket& ws, std::string_view message, bool binary) {
       ws.send(message, binary);
@@ -139,33 +128,28 @@ int main(int argc, char** argv) {
     hub.route(settings.ws_echo, std::move(echo));
   }
 
+  // Destroyed in the reverse order: the chat's handlers (in `io`) use the presence store,
+  // so `io` is reset explicitly before the chat and the store go (see the end of main).
+  app::MemoryPresenceStore presence;
   std::optional<switchboard::eio::Server> engine;
-  std::optional<switchboard::sio::Server> io;
+  std::optional<sio::Server> io;
+  std::optional<app::ChatServer> chat;
+  std::string auth = verifier ? "on, " + std::string(app::name_of(verifier->algorithm())) + " tokens" : "off";
   if (settings.protocol_test_mode) {
-    switchboard::eio::ServerOptions test;
-    test.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms ? settings.ping_interval_ms : 300);
-    test.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms ? settings.ping_timeout_ms : 200);
-    test.max_http_buffer_size = 1'000'000;
-    engine.emplace(server, test);
-    engine->on_connection([](switchboard::eio::Socket& socket) {
-      socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
-    });
-    namespace sio = switchboard::sio;
+    serve_protocol_tests(settings, server, engine, io);
+  } else {
     sio::ServerOptions io_options;
-    io_options.engine.ping_interval = test.ping_interval;
-    io_options.engine.ping_timeout = test.ping_timeout;
-    io_options.engine.max_http_buffer_size = test.max_http_buffer_size;
-    io_options.connect_timeout = std::chrono::milliseconds(1000);
+    if (settings.ping_interval_ms) io_options.engine.ping_interval = std::chrono::milliseconds(*settings.ping_interval_ms);
+    if (settings.ping_timeout_ms) io_options.engine.ping_timeout = std::chrono::milliseconds(*settings.ping_timeout_ms);
     io.emplace(server, io_options);
-    // The socket.io-protocol test suite's reference server (its README, "Test suite").
-    io->of("/").on_connection([](sio::Socket& socket) {
-      socket.emit("auth", sio::Args{socket.handshake().auth});
-      socket.on("message", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("message-back", std::move(args)); });
-      socket.on("message-with-ack", [](sio::Socket&, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
-    });
-    io->of("/custom").on_connection([](sio::Socket& socket) {
-      socket.emit("auth", sio::Args{socket.handshake().auth});
-    });
+    app::ChatOptions chat_options;
+    chat_options.rate_limits.per_socket = {settings.rate_limit_burst, settings.rate_limit_per_second};
+    chat_options.verifier = std::move(verifier);
+    chat.emplace(*io, presence, std::move(chat_options));
+    app::HttpApiOptions api;
+    api.api_key = settings.api_key;
+    api.max_body_size = settings.api_max_body;
+    app::mount_http_api(server.router(), chat->namespaces(), api);
   }
 
   try {
@@ -185,15 +169,27 @@ int main(int argc, char** argv) {
   if (settings.protocol_test_mode) {
     spdlog::info("protocol test mode: Engine.IO echo at http://{}:{}/engine.io/, Socket.IO at /socket.io/",
                  settings.host, server.port());
+  } else {
+    bool any_address = settings.host == "0.0.0.0" || settings.host == "::";
+    std::string open = "http://" + (any_address ? std::string("localhost") : settings.host) + ":" +
+                       std::to_string(server.port());
+    spdlog::info("chat server ready: connect a socket.io-client to {} (namespaces /, /chat, /notifications; auth {})",
+                 open, auth);
+    spdlog::info("HTTP API: POST {}/api/publish and {}/api/broadcast{}", open, open,
+                 settings.api_key.empty() ? " (open: set SWITCHBOARD_API_KEY to require a key)" : " (API key required)");
   }
-  server.on_termination_signal([&server](int signal) {
+  server.on_termination_signal([&server, &chat](int signal) {
     spdlog::info("{} received: shutting down (send it again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");
     static bool again = false;
     if (again) std::_Exit(1);
     again = true;
+    if (chat) chat->shutting_down();
     server.shutdown(std::chrono::seconds(5));
   });
   server.run();
+  if (chat) chat->stop();
+  io.reset();  // runs the disconnect handlers of sockets still open, while the chat exists
+  chat.reset();
   spdlog::info("stopped");
   return 0;
 }

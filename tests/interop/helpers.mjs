@@ -645,3 +645,100 @@ export async function startBinary(bin, flags = [], { startTimeout = 10_000, heal
   }
   return server;
 }
+
+// ---------------------------------------------------------------------------------
+// The chat server (tests/interop/chat_*.test.mjs): socket.io-client sockets with an
+// inbox, and JWTs signed here with node:crypto (no JWT package needed).
+
+/** The official socket.io-client, resolved from the repository root. */
+export function socketIoClient() {
+  return requireFromRoot('socket.io-client');
+}
+
+const base64url = (data) => Buffer.from(data).toString('base64url');
+
+/**
+ * A compact JWS (RFC 7515) over `claims`. `alg`: HS256/384/512 with `key` a secret,
+ * RS256/ES256/... with `key` a private KeyObject or PEM, or 'none' (no signature).
+ * `header` adds or overrides header fields (e.g. to lie about the alg).
+ */
+export function signJwt(claims, key, { alg = 'HS256', header = {} } = {}) {
+  const head = base64url(JSON.stringify({ alg, typ: 'JWT', ...header }));
+  const body = base64url(JSON.stringify(claims));
+  const input = `${head}.${body}`;
+  const bits = alg.slice(2);
+  let signature;
+  if (alg === 'none') {
+    signature = '';
+  } else if (alg.startsWith('HS')) {
+    signature = crypto.createHmac(`sha${bits}`, key).update(input).digest('base64url');
+  } else if (alg.startsWith('RS')) {
+    signature = crypto.sign(`sha${bits}`, Buffer.from(input), key).toString('base64url');
+  } else if (alg.startsWith('ES')) {
+    // JWS wants r||s (RFC 7518 §3.4), not DER.
+    signature = crypto.sign(`sha${bits}`, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+  } else {
+    throw new Error(`signJwt: unknown alg ${alg}`);
+  }
+  return `${input}.${signature}`;
+}
+
+/** Seconds since the epoch, as JWT NumericDates count. */
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A socket.io-client socket that records every event it gets in an inbox:
+ * `next(event, ms)` resolves to the args of the next unread `event` (waiting if needed),
+ * `received(event)` lists what came so far, `request(event, ...args)` emits with an ack
+ * and resolves to the ack's value. Not connected until `connected(socket)`.
+ */
+export function chatClient(url, opts = {}) {
+  const { io } = socketIoClient();
+  const socket = io(url, { forceNew: true, reconnection: false, transports: ['websocket'], ...opts });
+  const inbox = [];
+  const waiters = [];
+  socket.onAny((event, ...args) => {
+    inbox.push({ event, args, read: false });
+    for (const w of [...waiters]) w();
+  });
+  socket.received = (event) => inbox.filter((m) => m.event === event).map((m) => m.args);
+  socket.next = (event, ms = 5000) => {
+    let look;
+    const found = new Promise((resolve) => {
+      look = () => {
+        const m = inbox.find((x) => x.event === event && !x.read);
+        if (!m) return;
+        m.read = true;
+        waiters.splice(waiters.indexOf(look), 1);
+        resolve(m.args);
+      };
+      waiters.push(look);
+      look();
+    });
+    // A waiter that timed out must not take a later event from the next one.
+    return withTimeout(found, ms, `"${event}" on ${socket.nsp} (${socket.id})`).catch((e) => {
+      const at = waiters.indexOf(look);
+      if (at >= 0) waiters.splice(at, 1);
+      throw e;
+    });
+  };
+  socket.request = (event, ...args) => withTimeout(socket.emitWithAck(event, ...args), 5000, `the ack of "${event}"`);
+  return socket;
+}
+
+/** Resolves with the socket once connected; rejects with the connect_error. */
+export function connected(socket, ms = 5000) {
+  return withTimeout(new Promise((resolve, reject) => {
+    if (socket.connected) { resolve(socket); return; }
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (e) => reject(e));
+  }), ms, `${socket.nsp} to connect`);
+}
+
+/** Resolves to the connect_error a socket gets (and fails if it connects instead). */
+export function connectError(socket, ms = 5000) {
+  return withTimeout(new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected, but a connect_error was expected')));
+    socket.once('connect_error', (e) => resolve(e));
+  }), ms, `${socket.nsp} to be refused`);
+}

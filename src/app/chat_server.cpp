@@ -1,0 +1,230 @@
+#include "app/chat_server.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "app/chat_events.hpp"
+
+namespace switchboard::app {
+
+namespace {
+
+namespace json = boost::json;
+
+// The user a socket acts as: from its token, or its socket id when auth is off.
+struct ChatUser {
+  std::string id;
+  std::string name;
+};
+
+// What one socket carries besides what the library keeps: its user and its buckets.
+struct Connection {
+  ChatUser user;
+  SocketRateLimiter limiter;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view string_of(const json::value& v) { return v.as_string(); }
+
+const json::object& object_of(const sio::Args& args) { return args[0].as_object(); }
+
+json::object success() { return json::object{{"success", true}}; }
+
+// An event of the contract: its check runs before its handler, and a failed check is
+// answered in the ack (when the client asked for one) and goes no further.
+struct EventSpec {
+  const char* name;
+  chat::Check (*check)(const sio::Args&);
+  void (*handle)(sio::Socket&, Connection&, PresenceStore&, sio::Args&, sio::Ack&);
+};
+
+void join_room(sio::Socket& socket, Connection& conn, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
+  auto room_id = string_of(args[0]);
+  auto room = chat::chat_room(room_id);
+  if (!socket.rooms().contains(room)) {
+    socket.join(room);
+    presence.join(socket.nsp(), socket.id(), room_id);
+    socket.to(room).emit("user-joined",
+                         sio::Args{json::object{{"userId", conn.user.id}, {"timestamp", now_ms()}, {"roomId", room_id}}});
+  }
+  ack({success()});
+}
+
+void leave_room(sio::Socket& socket, Connection& conn, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
+  auto room_id = string_of(args[0]);
+  auto room = chat::chat_room(room_id);
+  if (socket.rooms().contains(room)) {
+    socket.leave(room);
+    presence.leave(socket.nsp(), socket.id(), room_id);
+    socket.to(room).emit("user-left",
+                         sio::Args{json::object{{"userId", conn.user.id}, {"timestamp", now_ms()}, {"roomId", room_id}}});
+  }
+  ack({success()});
+}
+
+void send_message(sio::Socket& socket, Connection&, PresenceStore&, sio::Args& args, sio::Ack& ack) {
+  const auto& payload = object_of(args);
+  auto room_id = string_of(payload.at("roomId"));
+  auto room = chat::chat_room(room_id);
+  // The message as sent; only a missing roomId is added, so a client in several rooms
+  // can tell where it belongs (the contract allows added fields, never rewritten ones).
+  json::object message = payload.at("message").as_object();
+  if (!message.contains("roomId")) message["roomId"] = room_id;
+  sio::Args out;
+  out.values.emplace_back(std::move(message));
+  out.binaries = args.binaries;  // placeholders inside the message still name them
+  if (socket.rooms().contains(room)) {
+    socket.namespace_().to(room).emit("new-message", std::move(out));
+  } else {
+    // "Everyone in the room, sender included": a sender outside the room gets its copy here.
+    socket.to(room).emit("new-message", out);
+    socket.emit("new-message", std::move(out));
+  }
+  ack({success()});
+}
+
+void typing(sio::Socket& socket, Connection& conn, PresenceStore&, sio::Args& args, sio::Ack& ack) {
+  const auto& payload = object_of(args);
+  auto room = chat::chat_room(string_of(payload.at("roomId")));
+  std::string username;
+  if (const auto* given = payload.if_contains("username")) {
+    username = given->as_string();
+  } else {
+    username = conn.user.name.empty() ? conn.user.id : conn.user.name;
+  }
+  socket.to(room).emit("user-typing", sio::Args{json::object{{"userId", conn.user.id}, {"username", username}}});
+  ack({success()});
+}
+
+void user_online(sio::Socket& socket, Connection&, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
+  // The online list goes out from the publisher once the store reports the change.
+  presence.announce(socket.nsp(), socket.id(), string_of(args[0]));
+  ack({success()});
+}
+
+void direct_message(sio::Socket& socket, Connection& conn, PresenceStore&, sio::Args& args, sio::Ack& ack) {
+  const auto& payload = object_of(args);
+  socket.namespace_().to(chat::user_room(string_of(payload.at("to"))))
+      .emit("direct-message", sio::Args{json::object{
+                                  {"from", conn.user.id}, {"text", payload.at("text")}, {"timestamp", now_ms()}}});
+  ack({success()});
+}
+
+void room_members(sio::Socket& socket, Connection&, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
+  presence.room_members(socket.nsp(), string_of(args[0]), [ack](PresenceStore::UserIds ids) mutable {
+    json::array members;
+    for (auto& id : ids) members.emplace_back(std::move(id));
+    ack({json::object{{"success", true}, {"members", std::move(members)}}});
+  });
+}
+
+constexpr EventSpec events[] = {
+    {"join-room", chat::check_join_room, join_room},
+    {"leave-room", chat::check_leave_room, leave_room},
+    {"send-message", chat::check_send_message, send_message},
+    {"typing", chat::check_typing, typing},
+    {"user-online", chat::check_user_online, user_online},
+    {"direct-message", chat::check_direct_message, direct_message},
+    {"room-members", chat::check_room_members, room_members},
+};
+
+}  // namespace
+
+ChatServer::ChatServer(sio::Server& io, PresenceStore& presence, ChatOptions options)
+    : presence_(presence),
+      options_(std::move(options)),
+      publisher_(presence, [this](const std::string& nsp, PresenceStore::UserIds online) {
+        auto it = namespaces_.find(nsp);
+        if (it == namespaces_.end()) return;
+        json::array ids;
+        for (auto& id : online) ids.emplace_back(std::move(id));
+        it->second->emit("online-users", sio::Args{std::move(ids)});
+      }) {
+  for (const auto& name : options_.namespaces) {
+    sio::Namespace& nsp = io.of(name);
+    namespaces_.emplace(name, &nsp);
+    attach(nsp);
+  }
+  presence_.on_online_change([this](const std::string& nsp) { publisher_.changed(nsp); });
+}
+
+void ChatServer::shutting_down() { publisher_.mute(); }
+
+void ChatServer::stop() { publisher_.stop(); }
+
+void ChatServer::attach(sio::Namespace& nsp) {
+  if (options_.verifier) {
+    nsp.use([this](sio::Socket& socket, std::function<void(std::optional<sio::MiddlewareError>)> next) {
+      const auto& auth = socket.handshake().auth;
+      const json::value* token = auth.is_object() ? auth.as_object().if_contains("token") : nullptr;
+      JwtResult result;
+      if (token && token->is_string()) result = options_.verifier->verify(token->as_string(), std::chrono::system_clock::now());
+      if (!result) {
+        spdlog::debug("{} {}: handshake refused: {}", socket.nsp(), socket.id(),
+                      token && token->is_string() ? describe(result.error) : "no auth.token");
+        next(sio::MiddlewareError{"Authentication error", nullptr});
+        return;
+      }
+      socket.data() = ChatUser{result.user->id, result.user->name};
+      next(std::nullopt);
+    });
+  }
+  nsp.on_connection([this](sio::Socket& socket) { on_connection(socket); });
+}
+
+void ChatServer::on_connection(sio::Socket& socket) {
+  ChatUser user{socket.id(), {}};
+  if (auto* authenticated = std::any_cast<ChatUser>(&socket.data())) user = *authenticated;
+  auto conn = std::make_shared<Connection>(
+      Connection{std::move(user), SocketRateLimiter(options_.rate_limits, SocketRateLimiter::Clock::now())});
+  spdlog::debug("{} {}: connected as user {}", socket.nsp(), socket.id(), conn->user.id);
+
+  socket.join(chat::user_room(conn->user.id));
+  presence_.connect(socket.nsp(), socket.id(), conn->user.id);
+
+  // Before any handler: the excess is dropped (never broadcast), and the client told.
+  socket.use([conn](sio::Socket& s, std::string_view event, sio::Args&,
+                    std::function<void(std::optional<std::string>)> next) {
+    auto decision = conn->limiter.admit(event, SocketRateLimiter::Clock::now());
+    if (decision.allowed) {
+      next(std::nullopt);
+      return;
+    }
+    if (decision.notify) {
+      s.emit("rate-limited",
+             sio::Args{json::object{{"event", event}, {"retryAfter", decision.retry_after.count()}}});
+    }
+    next(std::string("rate limited"));
+  });
+
+  bool authenticated = options_.verifier.has_value();
+  for (const EventSpec& spec : events) {
+    socket.on(spec.name, [this, conn, &spec, authenticated](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      auto error = spec.check(args);
+      // With auth on, a client may announce only the user its token names.
+      if (!error && authenticated && spec.handle == user_online && string_of(args[0]) != conn->user.id) {
+        error = "userId must be the id of the authenticated user";
+      }
+      if (error) {
+        spdlog::debug("{} {}: {} refused: {}", s.nsp(), s.id(), spec.name, *error);
+        ack({json::object{{"success", false}, {"error", *error}}});
+        return;
+      }
+      spec.handle(s, *conn, presence_, args, ack);
+    });
+  }
+
+  socket.on_disconnect([this](sio::Socket& s, std::string_view reason) {
+    spdlog::debug("{} {}: disconnected ({})", s.nsp(), s.id(), reason);
+    presence_.disconnect(s.nsp(), s.id());
+  });
+}
+
+}  // namespace switchboard::app
