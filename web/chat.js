@@ -306,7 +306,9 @@
   function connect(name, token) {
     state.me.name = name;
     const claims = token ? tokenClaims(token) : null;
-    state.me.tokenId = claims && claims.id !== undefined ? String(claims.id) : null;
+    // The server's user id: the claim id, else sub (docs/CONFIGURATION.md, Auth).
+    const claimed = claims ? claims.id ?? claims.sub : undefined;
+    state.me.tokenId = claimed !== undefined && claimed !== null ? String(claimed) : null;
     const options = {};
     if (token) options.auth = { token };
     const transport = params.get('transport');
