@@ -212,6 +212,13 @@ class Socket {
   // connection closes.
   void disconnect(bool close = false);
 
+  // Runs `fn` on this socket's loop after `delay` (on the loop's timer wheel, to the
+  // millisecond), unless the socket has left the namespace by then — for deadlines
+  // such as a token's expiry. The id cancels it with clear_timeout (an unknown or
+  // spent id is ignored). Loop thread only, as the socket is.
+  std::uint64_t set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn);
+  void clear_timeout(std::uint64_t id);
+
  protected:
   Socket() = default;
   ~Socket() = default;

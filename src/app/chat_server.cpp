@@ -1,6 +1,8 @@
 #include "app/chat_server.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <functional>
 #include <memory>
 
@@ -18,13 +20,40 @@ namespace json = boost::json;
 struct ChatUser {
   std::string id;
   std::string name;
+  std::optional<std::chrono::system_clock::time_point> expires;  // the token's `exp`
 };
 
-// What one socket carries besides what the library keeps: its user and its buckets.
+// What one socket carries besides what the library keeps: its user, its buckets, and
+// the timeout that ends it when its token expires.
 struct Connection {
   ChatUser user;
   SocketRateLimiter limiter;
+  std::uint64_t expiry = 0;
 };
+
+// Ends the connection when its token expires (a refresh-token moves the deadline):
+// the client gets "token-expired", then a DISCONNECT ("io server disconnect" on its
+// side, so it does not reconnect with the stale token by itself).
+void arm_expiry(sio::Socket& socket, Connection& conn) {
+  socket.clear_timeout(conn.expiry);
+  conn.expiry = 0;
+  if (!conn.user.expires) return;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*conn.user.expires - std::chrono::system_clock::now());
+  conn.expiry = socket.set_timeout(std::max(left, std::chrono::milliseconds(0)), [](sio::Socket& s) {
+    spdlog::debug("{} {}: token expired; disconnecting", s.nsp(), s.id());
+    s.emit("token-expired");
+    s.disconnect();
+  });
+}
+
+// The token of a refresh-token payload: {token} or the string itself.
+const json::value* refresh_token_of(const sio::Args& args) {
+  if (args.size() == 0) return nullptr;
+  if (args[0].is_string()) return &args[0];
+  const json::object* o = args[0].if_object();
+  const json::value* token = o ? o->if_contains("token") : nullptr;
+  return token && token->is_string() ? token : nullptr;
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -172,7 +201,7 @@ void ChatServer::attach(sio::Namespace& nsp) {
         next(sio::MiddlewareError{"Authentication error", nullptr});
         return;
       }
-      socket.data() = ChatUser{result.user->id, result.user->name};
+      socket.data() = ChatUser{result.user->id, result.user->name, result.user->expires};
       next(std::nullopt);
     });
   }
@@ -218,6 +247,36 @@ void ChatServer::on_connection(sio::Socket& socket) {
         return;
       }
       spec.handle(s, *conn, presence_, args, ack);
+    });
+  }
+
+  if (options_.verifier) {
+    arm_expiry(socket, *conn);
+    // A new token for the same user, before the old one expires, keeps the connection.
+    socket.on("refresh-token", [this, conn](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      const json::value* token = refresh_token_of(args);
+      JwtResult result;
+      if (token) result = options_.verifier->verify(token->as_string(), std::chrono::system_clock::now());
+      std::string error;
+      if (!token) {
+        error = "a token is required: {token}";
+      } else if (!result) {
+        error = "invalid token: " + std::string(describe(result.error));
+      } else if (result.user->id != conn->user.id) {
+        error = "the token is for another user";
+      }
+      if (!error.empty()) {
+        ack({json::object{{"success", false}, {"error", error}}});
+        return;
+      }
+      conn->user.expires = result.user->expires;
+      arm_expiry(s, *conn);
+      json::object answer = success();
+      if (conn->user.expires) {
+        answer["expiresAt"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  conn->user.expires->time_since_epoch()).count();
+      }
+      ack({std::move(answer)});
     });
   }
 

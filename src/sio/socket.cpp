@@ -1,5 +1,6 @@
 // Socket.IO sockets: one client's connection to one namespace.
 
+#include <stdexcept>
 #include <openssl/rand.h>
 
 #include <boost/json/serialize.hpp>
@@ -124,6 +125,28 @@ void SocketImpl::AckTimer::fire(void* self) {
   auto* timer = static_cast<AckTimer*>(self);
   // Erasing the pending ack destroys this timer; it has already left the wheel.
   timer->socket->ack_timed_out(timer->id);
+}
+
+std::uint64_t SocketImpl::set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn) {
+  if (closed_) return 0;
+  net::Loop* loop = net::Loop::current();
+  if (!loop) throw std::logic_error("Socket::set_timeout: call it on the socket's loop");
+  const std::uint64_t id = ++next_timeout_id_;
+  auto timeout = std::make_unique<Timeout>(this, id, std::move(fn));
+  loop->schedule_timer(timeout->timer, delay);
+  timeouts_.emplace(id, std::move(timeout));
+  return id;
+}
+
+void SocketImpl::Timeout::fire(void* self) {
+  auto* timeout = static_cast<Timeout*>(self);
+  SocketImpl& socket = *timeout->socket;
+  // Out of the table first (it has already left the wheel): `fn` may set or clear
+  // timeouts, or close the socket, whose memory lasts until the end of this turn.
+  auto node = socket.timeouts_.extract(timeout->id);
+  if (node.empty() || socket.closed_) return;
+  auto fn = std::move(timeout->fn);
+  fn(socket);
 }
 
 void SocketImpl::ack_timed_out(std::uint64_t id) {
@@ -306,6 +329,7 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
   if (connected_) nsp_->count.fetch_sub(1, std::memory_order_relaxed);
   bool was_connected = connected_;
   connected_ = false;
+  timeouts_.clear();
   // Pending acks will not be answered: their callbacks learn it now.
   auto pending = std::move(acks_);
   acks_.clear();
@@ -334,6 +358,10 @@ eio::Socket& Socket::conn() noexcept { return impl(this).client().conn(); }
 bool Socket::connected() const noexcept { return impl(this).is_connected(); }
 bool Socket::recovered() const noexcept { return impl(this).was_recovered(); }
 std::any& Socket::data() noexcept { return impl(this).user_data(); }
+std::uint64_t Socket::set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn) {
+  return impl(this).set_timeout(delay, std::move(fn));
+}
+void Socket::clear_timeout(std::uint64_t id) { impl(this).clear_timeout(id); }
 bool Socket::emit(std::string_view event, Args args) { return impl(this).emit_event(event, std::move(args)); }
 void Socket::emit_with_ack(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback) {
   impl(this).emit_with_ack_impl(event, std::move(args), timeout, std::move(callback));

@@ -185,6 +185,24 @@ class SocketImpl final : public Socket, public adapter::Member {
   };
   void ack_timed_out(std::uint64_t id);
 
+ public:
+  std::uint64_t set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn);
+  void clear_timeout(std::uint64_t id) { timeouts_.erase(id); }
+
+ private:
+  // An application's timer (set_timeout): gone with the socket.
+  struct Timeout {
+    Timeout(SocketImpl* s, std::uint64_t i, std::function<void(Socket&)> f)
+        : socket(s), id(i), fn(std::move(f)) {}
+    SocketImpl* socket;
+    std::uint64_t id;
+    std::function<void(Socket&)> fn;
+    net::TimerWheel::Timer timer{&Timeout::fire, this};
+    static void fire(void* self);
+  };
+  std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts_;
+  std::uint64_t next_timeout_id_ = 0;
+
   Client& client_;
   std::shared_ptr<NamespaceState> nsp_;
   std::string id_;

@@ -2,7 +2,8 @@
 // HS256 with a secret (flag and JWT_SECRET), RS256 and ES256 with a public key file; every
 // bad token — missing, bad signature, expired, not yet valid, alg none, another algorithm,
 // algorithm confusion — is a connect_error "Authentication error", and the claims become
-// the socket's user (id, name; room user:<id>).
+// the socket's user (id, name; room user:<id>). A token that expires on a live
+// connection ends it unless refresh-token gave a new one.
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +70,36 @@ describe('HS256 with --jwt-secret', () => {
     await refused(server, signJwt({ id: 'x', exp: 'tomorrow' }, SECRET));
     await refused(server, signJwt({ id: 'x', nbf: nowSeconds() + 60 }, SECRET));
     await connected(client(server, signJwt({ id: 'x', nbf: nowSeconds() - 5, exp: nowSeconds() + 60 }, SECRET)));
+  });
+
+  it('a token that expires on a live connection ends it: "token-expired", then a server disconnect', async () => {
+    const socket = await connected(client(server, signJwt({ id: 'short', exp: nowSeconds() + 2 }, SECRET)));
+    const gone = new Promise((resolve) => socket.once('disconnect', resolve));
+    await socket.next('token-expired', 4000);
+    assert.equal(await gone, 'io server disconnect');
+  });
+
+  it('refresh-token before expiry keeps the connection; a bad or foreign token is refused', async () => {
+    const socket = await connected(client(server, signJwt({ id: 'carol', exp: nowSeconds() + 2 }, SECRET), {
+      transports: ['polling'],
+    }));
+    let ended = false;
+    socket.on('disconnect', () => { ended = true; });
+    const refusedRefresh = [
+      await socket.request('refresh-token', {}),
+      await socket.request('refresh-token', { token: signJwt({ id: 'carol', exp: nowSeconds() + 60 }, 'wrong-secret') }),
+      await socket.request('refresh-token', { token: signJwt({ id: 'mallory', exp: nowSeconds() + 60 }, SECRET) }),
+      await socket.request('refresh-token', { token: signJwt({ id: 'carol', exp: nowSeconds() - 1 }, SECRET) }),
+    ];
+    for (const answer of refusedRefresh) assert.equal(answer.success, false, JSON.stringify(answer));
+    assert.match(refusedRefresh[2].error, /another user/);
+    const exp = nowSeconds() + 60;
+    const answer = await socket.request('refresh-token', { token: signJwt({ id: 'carol', exp }, SECRET) });
+    assert.deepEqual(answer, { success: true, expiresAt: exp * 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    assert.equal(ended, false, 'the connection ended at the old expiry');
+    assert.equal(socket.received('token-expired').length, 0);
+    assert.deepEqual(await socket.request('join-room', 'still-here'), { success: true });
   });
 
   it('refuses alg none, another HMAC algorithm, and a header that lies about its alg', async () => {
