@@ -66,6 +66,9 @@ struct SocketInfo {
   std::string id;
   std::set<Room> rooms;
   boost::json::object handshake;  // headers, time, address, xdomain, secure, issued, url, query, auth
+  // The socket's data when it holds a JSON value (Node's RemoteSocket.data); null
+  // otherwise — other types cannot travel to another node.
+  boost::json::value data;
 };
 
 // A packet encoded for delivery; what it holds is the Host's business.

@@ -176,6 +176,8 @@ class Socket {
   bool connected() const noexcept;
   // Whether this connection recovered a previous session's state.
   bool recovered() const noexcept;
+  // The application's data for this socket (Node's socket.data): kept across a
+  // recovery; when it holds a Json, fetch_sockets carries it too.
   std::any& data() noexcept;
 
   // To this client.

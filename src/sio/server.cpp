@@ -208,6 +208,7 @@ adapter::SocketInfo NamespaceState::describe(const adapter::Member& member) {
   out["url"] = handshake.url;
   out["query"] = std::move(query);
   out["auth"] = handshake.auth;
+  if (const auto* data = std::any_cast<Json>(&socket.user_data())) info.data = *data;
   return info;
 }
 

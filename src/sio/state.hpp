@@ -145,6 +145,7 @@ class SocketImpl final : public Socket, public adapter::Member {
   bool is_connected() const noexcept { return connected_; }
   bool was_recovered() const noexcept { return recovered_; }
   std::any& user_data() noexcept { return data_; }
+  const std::any& user_data() const noexcept { return data_; }
   bool emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id = std::nullopt);
   void emit_with_ack_impl(std::string_view event, Args args, std::chrono::milliseconds timeout, AckCallback callback);
   BroadcastOperator broadcast_op() const;

@@ -588,6 +588,11 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
         assert.ok(Math.abs(Date.now() - h.issued) < 60_000);
       }
       assert.deepEqual(await call(clients[11], 'fetch-sockets', { to: ['nobody'] }), []);
+      // socket.data travels when it is JSON (Node's RemoteSocket.data).
+      await call(clients[6], 'set-data', { user: 'six', n: [6] });
+      const [six] = await call(clients[11], 'fetch-sockets', { to: [ids[6]] });
+      assert.deepEqual(six.data, { user: 'six', n: [6] });
+      assert.equal(found.find((s) => s.id === ids[7]).data, null);
     });
 
     it('room events: create-room and join-room, leave-room and delete-room, in Node\'s order', async () => {

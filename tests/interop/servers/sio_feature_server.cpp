@@ -310,7 +310,7 @@ void log_room_events(sio::Namespace& nsp, RoomEventLog& log) {
 json::object describe(const sio::SocketInfo& info) {
   json::array rooms;
   for (const auto& room : info.rooms) rooms.emplace_back(room);
-  return {{"id", info.id}, {"rooms", std::move(rooms)}, {"handshake", info.handshake}};
+  return {{"id", info.id}, {"rooms", std::move(rooms)}, {"handshake", info.handshake}, {"data", info.data}};
 }
 
 void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
