@@ -61,6 +61,9 @@ fi
 
 log() { echo "run-ws: $*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+READY_LINE=""
 
 for tool in jq node taskset ss; do
   command -v "$tool" >/dev/null || die "needs $tool"
@@ -120,44 +123,14 @@ mkdir -p "$OUT"
 log "raw results in $OUT"
 
 SERVER_PID=""
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
 trap stop_server EXIT
 trap 'exit 130' INT TERM
-
-# A port nobody listens on now (the kernel picks it; the server binds it right after).
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 server_command() {  # name port
   case $1 in
     switchboard) echo "$SWITCHBOARD --host 127.0.0.1 --port $2 --threads 1 --ws-echo /echo" ;;
     node) echo "node bench/node/ws-echo-server.js --port $2 --path /echo" ;;
   esac
-}
-
-start_server() {  # name port logfile
-  local command
-  command=$(server_command "$1" "$2")
-  # taskset execs the server, so $! is the server's own PID.
-  # shellcheck disable=SC2086
-  "${PIN_SERVER[@]}" $command >"$3" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    if ss -Hltn "sport = :$2" | grep -q .; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$3" >&2; die "$1 exited at start"; }
-    sleep 0.1
-  done
-  die "$1 did not open port $2 within 10 s"
 }
 
 scenario_args() {  # scenario
@@ -191,48 +164,6 @@ for scenario in "${SCENARIO_LIST[@]}"; do
 done
 
 # --- table -----------------------------------------------------------------------------
-# median SERVER SCENARIO JQ_FIELD: the median over the runs that produced a number.
-median() {
-  local values
-  values=$(for run in $(seq "$RUNS"); do
-    f="$OUT/$1-$2-$run.json"
-    [[ -s $f ]] && jq -r ".$3 // empty" "$f" 2>/dev/null
-  done | sort -g)
-  [[ -n $values ]] || { echo ""; return; }
-  awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2}' <<<"$values"
-}
-total() {  # SERVER SCENARIO JQ_FIELD: the sum over the runs
-  for run in $(seq "$RUNS"); do
-    f="$OUT/$1-$2-$run.json"
-    [[ -s $f ]] && jq -r ".$3 // 0" "$f" 2>/dev/null
-  done | awk '{s += $1} END {print s + 0}'
-}
-fmt() {  # VALUE DECIMALS: 1234567.8 0 -> 1,234,568
-  [[ -n $1 ]] || { echo "—"; return; }
-  awk -v v="$1" -v d="$2" 'BEGIN {
-    s = sprintf("%." d "f", v); sign = ""
-    if (substr(s, 1, 1) == "-") { sign = "-"; s = substr(s, 2) }
-    dot = index(s, "."); int_part = dot ? substr(s, 1, dot - 1) : s; frac = dot ? substr(s, dot) : ""
-    out = ""
-    while (length(int_part) > 3) { out = "," substr(int_part, length(int_part) - 2) out; int_part = substr(int_part, 1, length(int_part) - 3) }
-    print sign int_part out frac
-  }'
-}
-ratio() {  # A B
-  [[ -n $1 && -n $2 ]] || { echo "—"; return; }
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f×\n", a / b }'
-}
-
-has() { local x; for x in "${SERVER_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
-has_scenario() { local x; for x in "${SCENARIO_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
-
-row() {  # LABEL SCENARIO FIELD DECIMALS
-  has_scenario "$2" || return 0
-  local sb="" nd=""
-  has switchboard && sb=$(median switchboard "$2" "$3")
-  has node && nd=$(median node "$2" "$3")
-  echo "| $1 | $(fmt "$sb" "$4") | $(fmt "$nd" "$4") | $(ratio "$sb" "$nd") |"
-}
 
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
