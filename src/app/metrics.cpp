@@ -245,8 +245,10 @@ std::vector<double> Metrics::loop_lag_seconds() const {
   return seconds;
 }
 
-Metrics::RoomCounts Metrics::rooms(sio::Namespace& nsp) const {
-  if (auto* observed = dynamic_cast<ObservedAdapter*>(&nsp.adapter())) return observed->rooms();
+Metrics::RoomCounts Metrics::rooms(sio::Namespace& nsp) const { return rooms_of(nsp.adapter()); }
+
+Metrics::RoomCounts Metrics::rooms_of(adapter::Adapter& adapter) {
+  if (auto* observed = dynamic_cast<ObservedAdapter*>(&adapter)) return observed->rooms();
   return {};
 }
 

@@ -125,6 +125,8 @@ class Metrics {
     std::int64_t total() const noexcept { return chat + user + other; }
   };
   RoomCounts rooms(sio::Namespace& nsp) const;
+  // The same for an adapter this factory made (zero for any other).
+  static RoomCounts rooms_of(adapter::Adapter& adapter);
 
   eio::Server::Stats engine_stats() const { return engine_ ? engine_->stats() : eio::Server::Stats{}; }
   // Bytes in and out, over every loop.
