@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   // the SSE and /ws followers, so both outlive it.
   app::Metrics metrics(server);
   app::RoomFeed feed(server, &metrics);
+  metrics.set_hub(&hub);
   app::Ticker ticker(std::chrono::seconds(1));
 
   if (!settings.ws_echo.empty()) {

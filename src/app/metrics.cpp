@@ -328,14 +328,21 @@ std::string Metrics::render() const {
 
   out.family("switchboard_handshake_failures_total",
              "Handshakes refused, by reason: Engine.IO errors (unknown_transport, unknown_sid, "
-             "bad_handshake_method, bad_request, forbidden, unsupported_protocol_version) and Socket.IO "
-             "auth (authentication_error).",
+             "bad_handshake_method, bad_request, forbidden, unsupported_protocol_version), Socket.IO "
+             "auth (authentication_error), and native WebSocket routes (ws_bad_request 400, "
+             "ws_upgrade_required 426, ws_forbidden_origin 403, ws_rejected: refused by the route, e.g. no API key).",
              MetricType::counter);
   for (int code = 0; code < static_cast<int>(eio::Server::Stats::refusal_codes); ++code) {
     out.sample("switchboard_handshake_failures_total", {{"reason", eio::Server::refusal_reason(code)}},
                engine.refused[static_cast<std::size_t>(code)]);
   }
   out.sample("switchboard_handshake_failures_total", {{"reason", "authentication_error"}}, t.connect_refused_auth);
+  ws::Hub::Stats hub;
+  if (hub_) hub = hub_->stats();
+  out.sample("switchboard_handshake_failures_total", {{"reason", "ws_bad_request"}}, hub.bad_request);
+  out.sample("switchboard_handshake_failures_total", {{"reason", "ws_upgrade_required"}}, hub.upgrade_required);
+  out.sample("switchboard_handshake_failures_total", {{"reason", "ws_forbidden_origin"}}, hub.forbidden_origin);
+  out.sample("switchboard_handshake_failures_total", {{"reason", "ws_rejected"}}, hub.rejected);
 
   out.family("switchboard_event_loop_lag_seconds",
              "Per loop: how long the last probe waited in the loop's queue (or the probe in flight, if longer).",

@@ -103,6 +103,7 @@ class Metrics {
 
   // What render() and the dashboard read; set before the server runs.
   void set_engine(const eio::Server* engine) noexcept { engine_ = engine; }
+  void set_hub(const ws::Hub* hub) noexcept { hub_ = hub; }
   void add_namespace(sio::Namespace& nsp) { namespaces_.push_back(&nsp); }
   const std::vector<sio::Namespace*>& namespaces() const noexcept { return namespaces_; }
 
@@ -144,6 +145,7 @@ class Metrics {
 
   http::Server& http_;
   const eio::Server* engine_ = nullptr;
+  const ws::Hub* hub_ = nullptr;
   std::vector<sio::Namespace*> namespaces_;
   std::uint64_t instance_;
   mutable std::mutex blocks_mutex_;

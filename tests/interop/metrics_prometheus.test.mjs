@@ -240,6 +240,24 @@ describe('/metrics', () => {
       [fail('bad_request')]: 0,
       [fail('forbidden')]: 0,
       [fail('authentication_error')]: 0,
+      [fail('ws_upgrade_required')]: 0,
+    });
+  });
+
+  it('counts native WebSocket handshake refusals by reason', async () => {
+    const before = await scrape(server);
+    const get = (head) => httpExchange(server.port, `GET /ws HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n`);
+    assert.equal((await get('')).responses[0].status, 426);
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n';
+    assert.equal((await get(`${upgrade}Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n`)).responses[0].status, 400);
+    const after = await scrape(server);
+    const fail = (reason) => `switchboard_handshake_failures_total{reason="${reason}"}`;
+    assertMoved(before, after, {
+      [fail('ws_upgrade_required')]: 1,
+      [fail('ws_bad_request')]: 1,
+      [fail('ws_forbidden_origin')]: 0,
+      [fail('ws_rejected')]: 0,
+      [fail('bad_request')]: 0,
     });
   });
 });
@@ -304,7 +322,15 @@ describe('/metrics modes', () => {
     try {
       assert.equal((await fetch(guarded.url('/metrics'))).status, 401);
       assert.equal((await fetch(guarded.url('/metrics'), { headers: { Authorization: 'Bearer k2' } })).status, 401);
-      await scrape(guarded, { Authorization: 'Bearer k1' });
+      const before = await scrape(guarded, { Authorization: 'Bearer k1' });
+      // The /ws feed refuses an upgrade without the key: a ws_rejected handshake.
+      const ws = new WebSocket(guarded.wsUrl('/ws'));
+      ws.on('error', () => {});
+      const status = await new Promise((resolve) => ws.once('unexpected-response', (req, res) => resolve(res.statusCode)));
+      ws.terminate();
+      assert.equal(status, 401);
+      const after = await scrape(guarded, { Authorization: 'Bearer k1' });
+      assertMoved(before, after, { 'switchboard_handshake_failures_total{reason="ws_rejected"}': 1 });
     } finally {
       await guarded.stop();
     }
