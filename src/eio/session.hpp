@@ -67,9 +67,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerOptions options;
   std::function<void(Socket&)> on_connection;
   ws::detail::Route websocket_route;  // the WebSocket transport's behaviour
+  // Before `threads`: a session destroyed with the maps still counts its close here.
+  std::unique_ptr<LoopStats[]> stats;  // one per loop
   std::vector<ThreadSessions> threads;
   std::atomic<std::size_t> session_count{0};
-  std::unique_ptr<LoopStats[]> stats;  // one per loop
   std::string upgrades_json;
 
   // Counts an Engine.IO error answer on the calling loop.
