@@ -1,6 +1,7 @@
 #include "app/room_feed.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include <boost/json/parse.hpp>
@@ -16,6 +17,7 @@ namespace switchboard::app {
 namespace json = boost::json;
 
 struct RoomFeed::Event {
+  std::uint64_t id = 0;
   std::string nsp;
   std::set<adapter::Room> rooms;
   std::set<adapter::Room> except;
@@ -32,7 +34,10 @@ struct RoomFeed::Follower {
   http::Response response;
   ws::WebSocket* ws = nullptr;
   bool gone = false;  // left during a delivery; erased after it
+  std::uint64_t replayed_to = 0;  // events up to this id were written by the replay
 };
+
+
 
 struct RoomFeed::Loop {
   std::vector<Follower> followers;  // touched only on this loop
@@ -51,6 +56,7 @@ void RoomFeed::drop(Loop& loop, Predicate which) {
     f.gone = true;
     loop.count.fetch_sub(1, std::memory_order_relaxed);
     followers_.fetch_sub(1, std::memory_order_relaxed);
+    left();
     if (f.sse) {
       loop.sse_count.fetch_sub(1, std::memory_order_relaxed);
       if (metrics_) metrics_->local().sse_closed.add();
@@ -85,6 +91,15 @@ std::string RoomFeed::sse_data(const json::array& data) {
   return json::serialize(args);
 }
 
+std::int64_t RoomFeed::now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void RoomFeed::left() {
+  record_until_ns_.store(now_ns() + std::chrono::nanoseconds(replay_window).count(), std::memory_order_relaxed);
+}
+
 void RoomFeed::published(const adapter::Packet& packet, const adapter::BroadcastOptions& options) {
   if (packet.data.empty() || !packet.data[0].is_string()) return;
   auto event = std::make_shared<Event>();
@@ -96,13 +111,27 @@ void RoomFeed::published(const adapter::Packet& packet, const adapter::Broadcast
   // An SSE field ends at a line break: one in an event name would forge fields.
   std::string sse_name = name;
   std::replace_if(sse_name.begin(), sse_name.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  event->sse = "id: " + std::to_string(next_id_.fetch_add(1, std::memory_order_relaxed)) + "\nevent: " + sse_name +
-               "\ndata: " + data + "\n\n";
   event->ws_suffix = ",\"event\":" + json::serialize(json::string(name)) + ",\"data\":" + data + "}";
-  for (unsigned i = 0; i < loops_.size(); ++i) {
-    if (loops_[i]->count.load(std::memory_order_relaxed) == 0) continue;
-    http_.post(i, [this, i, event] { deliver(i, *event); });
+  std::vector<unsigned> targets;
+  {
+    // The id, the history and the choice of loops under one lock: a stream that starts
+    // (follow_sse, under the same lock) either finds this event in the history or is
+    // counted in its loop before the event picks its loops.
+    std::lock_guard lock(history_mutex_);
+    event->id = next_id_++;
+    event->sse = "id: " + std::to_string(event->id) + "\nevent: " + sse_name + "\ndata: " + data + "\n\n";
+    history_.push_back(event);
+    history_bytes_ += event->sse.size() + event->ws_suffix.size();
+    while (!history_.empty() && (history_.size() > replay_events || history_bytes_ > replay_bytes)) {
+      history_bytes_ -= history_.front()->sse.size() + history_.front()->ws_suffix.size();
+      history_.pop_front();
+    }
+    for (unsigned i = 0; i < loops_.size(); ++i) {
+      if (loops_[i]->count.load(std::memory_order_relaxed) > 0) targets.push_back(i);
+    }
   }
+  std::shared_ptr<const Event> shared = std::move(event);
+  for (unsigned i : targets) http_.post(i, [this, i, shared] { deliver(i, *shared); });
 }
 
 void RoomFeed::deliver(unsigned index, const Event& event) {
@@ -111,9 +140,7 @@ void RoomFeed::deliver(unsigned index, const Event& event) {
   // By index: nothing is added during a delivery, and leaving only marks.
   for (std::size_t i = 0; i < loop.followers.size(); ++i) {
     Follower& f = loop.followers[i];
-    if (f.gone || f.nsp != event.nsp) continue;
-    if (!event.rooms.empty() && !event.rooms.contains(f.room)) continue;
-    if (event.except.contains(f.room)) continue;
+    if (f.gone || event.id <= f.replayed_to || !reaches(event, f.nsp, f.room)) continue;
     if (f.sse) {
       if (!f.response.write(event.sse)) {
         std::uint64_t id = f.id;
@@ -147,7 +174,8 @@ void RoomFeed::heartbeat() {
   }
 }
 
-void RoomFeed::follow_sse(http::Response response, std::string nsp, std::string room) {
+void RoomFeed::follow_sse(http::Response response, std::string nsp, std::string room,
+                          std::optional<std::uint64_t> last_event_id) {
   Loop& loop = here();
   std::uint64_t id = loop.next_id++;
   response.on_abort([this, &loop, id] { drop(loop, [id](const Follower& f) { return f.id == id; }); });
@@ -156,12 +184,26 @@ void RoomFeed::follow_sse(http::Response response, std::string nsp, std::string 
   f.sse = true;
   f.nsp = std::move(nsp);
   f.room = std::move(room);
-  f.response = std::move(response);
-  loop.followers.push_back(std::move(f));
-  loop.count.fetch_add(1, std::memory_order_relaxed);
-  loop.sse_count.fetch_add(1, std::memory_order_relaxed);
-  followers_.fetch_add(1, std::memory_order_relaxed);
+  f.response = response;
+  std::string replay;
+  {
+    std::lock_guard lock(history_mutex_);
+    if (last_event_id) {
+      for (const auto& event : history_) {
+        if (event->id > *last_event_id && reaches(*event, f.nsp, f.room)) replay += event->sse;
+      }
+    }
+    // Events already in the history that are posted to this loop come after this
+    // handler: the replay has written them.
+    f.replayed_to = next_id_ - 1;
+    loop.followers.push_back(std::move(f));
+    loop.count.fetch_add(1, std::memory_order_relaxed);
+    loop.sse_count.fetch_add(1, std::memory_order_relaxed);
+    followers_.fetch_add(1, std::memory_order_relaxed);
+  }
   if (metrics_) metrics_->local().sse_opened.add();
+  // A failed write ends the stream through on_abort, which drops the follower.
+  if (!replay.empty()) response.write(replay);
 }
 
 bool RoomFeed::follow_ws(ws::WebSocket& ws, std::string nsp, std::string room, std::string label) {
@@ -176,6 +218,9 @@ bool RoomFeed::follow_ws(ws::WebSocket& ws, std::string nsp, std::string room, s
   f.room = std::move(room);
   f.ws_prefix = "{\"room\":" + json::serialize(json::string(label));
   f.ws = &ws;
+  std::lock_guard lock(history_mutex_);
+  // Events from before the subscription that are still on their way are not for it.
+  f.replayed_to = next_id_ - 1;
   loop.followers.push_back(std::move(f));
   loop.count.fetch_add(1, std::memory_order_relaxed);
   followers_.fetch_add(1, std::memory_order_relaxed);
@@ -195,6 +240,12 @@ bool RoomFeed::unfollow_ws(ws::WebSocket& ws, const std::string& nsp, const std:
 
 void RoomFeed::unfollow_ws_all(ws::WebSocket& ws) {
   drop(here(), [&](const Follower& f) { return !f.sse && f.ws == &ws; });
+}
+
+bool RoomFeed::reaches(const Event& event, const std::string& nsp, const std::string& room) {
+  if (event.nsp != nsp) return false;
+  if (!event.rooms.empty() && !event.rooms.contains(room)) return false;
+  return !event.except.contains(room);
 }
 
 // ---------------------------------------------------------------------------------
@@ -236,7 +287,13 @@ void mount_sse(http::Router& router, RoomFeed& feed, std::map<std::string, sio::
     // A first comment so that clients (and proxies) see the stream open at once; and the
     // reconnection delay EventSource should use.
     res.write(": following " + nsp + " " + *room + "\nretry: 2000\n\n");
-    feed.follow_sse(res, std::move(nsp), chat::api_room(*room));
+    std::optional<std::uint64_t> last;
+    std::string_view header = req.header("Last-Event-ID");
+    std::uint64_t value = 0;
+    if (!header.empty() && std::from_chars(header.data(), header.data() + header.size(), value).ec == std::errc()) {
+      last = value;
+    }
+    feed.follow_sse(res, std::move(nsp), chat::api_room(*room), last);
   });
 }
 

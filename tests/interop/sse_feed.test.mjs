@@ -180,6 +180,36 @@ describe('/sse without an API key', () => {
     assert.equal(dm.data.from, alice.id);
   });
 
+  it('replays what a stream missed after its Last-Event-ID', async () => {
+    const first = await openStream(server.url('/sse?room=replay'));
+    await first.next((i) => i.comment?.startsWith('following'));
+    for (const n of [1, 2]) assert.equal((await publish(server, { room: 'replay', event: 'n', data: n })).status, 200);
+    const one = await first.next();
+    const two = await first.next();
+    assert.deepEqual([one.data, two.data], [1, 2]);
+    first.close();
+    // While it is away: events for its room and for another.
+    assert.equal((await publish(server, { room: 'replay', event: 'n', data: 3 })).status, 200);
+    assert.equal((await publish(server, { room: 'not-this-one', event: 'n', data: 'x' })).status, 200);
+    assert.equal((await publish(server, { room: 'replay', event: 'n', data: 4 })).status, 200);
+    // Back with the id of the last event it saw (what EventSource sends).
+    const back = await openStream(server.url('/sse?room=replay'), { 'Last-Event-ID': one.id });
+    assert.equal((await back.next()).data, 2);
+    assert.equal((await back.next()).data, 3);
+    assert.equal((await back.next()).data, 4);
+    assert.equal((await publish(server, { room: 'replay', event: 'n', data: 5 })).status, 200);
+    const five = await back.next();
+    assert.equal(five.data, 5);
+    assert.ok(Number(five.id) > Number(two.id));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(back.items.filter((i) => !i.comment).length, 0, 'each event once');
+    // Without the header: only what comes from now on.
+    const fresh = await openStream(server.url('/sse?room=replay'));
+    await fresh.next((i) => i.comment?.startsWith('following'));
+    assert.equal((await publish(server, { room: 'replay', event: 'n', data: 6 })).status, 200);
+    assert.equal((await fresh.next()).data, 6);
+  });
+
   it('answers 400 without a room and 404 for an unknown namespace', async () => {
     const none = await fetch(server.url('/sse'));
     assert.equal(none.status, 400);
