@@ -37,8 +37,6 @@ struct RoomFeed::Follower {
   std::uint64_t replayed_to = 0;  // events up to this id were written by the replay
 };
 
-
-
 struct RoomFeed::Loop {
   std::vector<Follower> followers;  // touched only on this loop
   std::atomic<std::int64_t> count{0};
