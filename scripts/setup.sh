@@ -6,11 +6,12 @@
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# What the build needs; the test command adds the sanitizer compiler and real peers.
+# What the build needs; the test command adds the sanitizer compiler and real peers
+# (Node for the npm clients, Chromium for the browser tests that playwright-core drives).
 build_packages=(g++ cmake ninja-build ccache pkg-config libboost1.81-dev libssl-dev zlib1g-dev
                 libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libbenchmark-dev
                 libjwt-dev libtomlplusplus-dev)
-test_packages=(clang-14 libclang-rt-14-dev nodejs npm)
+test_packages=(clang-14 libclang-rt-14-dev nodejs npm chromium)
 
 ensure_packages() {
   local missing=()

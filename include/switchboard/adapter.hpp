@@ -160,6 +160,8 @@ class Adapter {
  private:
   struct LoopIndex;
   LoopIndex& here();
+  // Takes `member` out of the index entry of `room` (its own set already updated).
+  void drop_from_room(LoopIndex& index, Member& member, const Room& room);
   void room_created(const Room& room);
   void room_emptied(const Room& room);
   // Runs `action` on every loop, for the members that `options` reach there.

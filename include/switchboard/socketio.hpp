@@ -75,7 +75,8 @@ struct Args {
 };
 
 // Answers the client's acknowledgement callback, once. False (and a no-op to call)
-// when the client asked for none.
+// when the client asked for none. May be called later, from any thread: the answer
+// leaves from the socket's loop.
 class Ack {
  public:
   Ack() = default;
@@ -114,11 +115,12 @@ struct MiddlewareError {
 using EventHandler = std::function<void(Socket&, Args&, Ack)>;
 using AnyHandler = std::function<void(Socket&, std::string_view event, Args&)>;
 using DisconnectHandler = std::function<void(Socket&, std::string_view reason)>;
-// Calls next() to go on, or next(error) to refuse. May call it later (asynchronously),
-// on the socket's loop thread.
+// Calls next() to go on, or next(error) to refuse. May call it later, from any thread:
+// the chain goes on on the socket's loop.
 using Middleware = std::function<void(Socket&, std::function<void(std::optional<MiddlewareError>)> next)>;
 // Per-packet middleware: sees [event, args...]; next(error) drops the packet and emits
-// "error" on the socket (handlers registered with on("error")).
+// "error" on the socket (handlers registered with on("error")). next() may be called
+// later, from any thread, as a connection middleware's.
 using PacketMiddleware =
     std::function<void(Socket&, std::string_view event, Args&, std::function<void(std::optional<std::string>)> next)>;
 using AckCallback = std::function<void(std::optional<Args>)>;  // nullopt: the timeout passed

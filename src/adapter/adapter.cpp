@@ -75,15 +75,7 @@ void Adapter::del(Member& member, const Room& room_ref) {
   LoopIndex& index = here();
   auto mine = index.members.find(&member);
   if (mine == index.members.end() || mine->second.erase(room) == 0) return;
-  auto it = index.rooms.find(room);
-  if (it == index.rooms.end()) return;
-  it->second.erase(&member);
-  // Node's order: leave-room, then delete-room.
-  if (events_.leave_room) events_.leave_room(room, member.id());
-  if (it->second.empty()) {
-    index.rooms.erase(it);
-    room_emptied(room);
-  }
+  drop_from_room(index, member, room);
 }
 
 void Adapter::del_all(Member& member) {
@@ -92,15 +84,18 @@ void Adapter::del_all(Member& member) {
   if (mine == index.members.end()) return;
   std::set<Room> rooms = std::move(mine->second);
   index.members.erase(mine);
-  for (const Room& room : rooms) {
-    auto it = index.rooms.find(room);
-    if (it == index.rooms.end()) continue;
-    it->second.erase(&member);
-    if (events_.leave_room) events_.leave_room(room, member.id());
-    if (it->second.empty()) {
-      index.rooms.erase(it);
-      room_emptied(room);
-    }
+  for (const Room& room : rooms) drop_from_room(index, member, room);
+}
+
+void Adapter::drop_from_room(LoopIndex& index, Member& member, const Room& room) {
+  auto it = index.rooms.find(room);
+  if (it == index.rooms.end()) return;
+  it->second.erase(&member);
+  // Node's order: leave-room, then delete-room.
+  if (events_.leave_room) events_.leave_room(room, member.id());
+  if (it->second.empty()) {
+    index.rooms.erase(it);
+    room_emptied(room);
   }
 }
 

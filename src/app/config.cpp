@@ -125,7 +125,11 @@ std::vector<SettingKey> make_keys() {
          return std::nullopt;
        },
        [](const Settings& s) { return toml_quote(s.log_level); }});
-  add({"static", Kind::text, "DIR", "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR)",
+  add({"static", Kind::text, "DIR",
+       "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR). Default: the\n"
+       "demo chat, the repository's web/ folder, looked for above the executable and in the source\n"
+       "tree it was built from (not found: nothing is served at /, and the log says where it\n"
+       "looked). \"\" serves no files.",
        {}, false,
        [](Settings& s, std::string_view t) -> Error {
          std::error_code ec;
@@ -134,6 +138,21 @@ std::vector<SettingKey> make_keys() {
          return std::nullopt;
        },
        [](const Settings& s) { return toml_quote(s.static_dir); }});
+  add({"client-dist", Kind::text, "DIR",
+       "The official browser client to serve at /socket.io/socket.io.js (.min.js, .js.map, ... as\n"
+       "Node's socket.io does): the socket.io-client npm package's dist/ folder. Default: the\n"
+       "repository's node_modules/socket.io-client/dist, which `npm ci` at the repository root\n"
+       "installs (not found: those paths answer 404). \"\" serves no client.",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         std::error_code ec;
+         if (!t.empty() && !std::filesystem::is_regular_file(std::filesystem::path(t) / "socket.io.js", ec)) {
+           return "a directory holding socket.io.js (e.g. node_modules/socket.io-client/dist)";
+         }
+         s.client_dist = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.client_dist); }});
   add({"protocol-test-mode", Kind::boolean, "",
        "Serve the reference servers of the official protocol test suites instead of the chat: Engine.IO at\n"
        "/engine.io/ echoing every message, and Socket.IO at /socket.io/ (namespaces / and /custom, events\n"
@@ -390,11 +409,13 @@ std::string help_footer() {
          "  burst = 100\n"
          "  per-second = 100.0\n\n"
          "Environment (for secrets; flags override it): JWT_SECRET, SWITCHBOARD_API_KEY.\n\n"
-         "What it serves (one port): Socket.IO at /socket.io/ with the chat on namespaces /, /chat\n"
-         "and /notifications; POST /api/publish {room, event, data, nsp?} and POST /api/broadcast\n"
-         "{event, data, nsp?}; GET /healthz.\n\n"
+         "What it serves (one port): the demo chat page at / (web/; open the URL it logs at start);\n"
+         "Socket.IO at /socket.io/ with the chat on namespaces /, /chat and /notifications, and the\n"
+         "browser client at /socket.io/socket.io.js; POST /api/publish {room, event, data, nsp?} and\n"
+         "POST /api/broadcast {event, data, nsp?}; GET /healthz.\n\n"
          "Examples:\n"
          "  switchboard                                  the chat server on 0.0.0.0:3000\n"
+         "  switchboard --static ./my-site               your pages at / instead of the demo\n"
          "  JWT_SECRET=... switchboard                   clients must send auth: {token: <HS256 JWT>}\n"
          "  switchboard --config switchboard.toml --print-config   show what would run\n"
          "  switchboard --port 8080 --ws-echo /echo      a WebSocket echo at ws://HOST:8080/echo\n";

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "app/web_assets.hpp"
+
 namespace switchboard::app {
 
 struct Settings {
@@ -27,7 +29,12 @@ struct Settings {
   unsigned threads = 0;              // 0: one per core
   std::uint64_t max_connections = 0;  // 0: no limit
   std::string log_level = "info";
-  std::string static_dir;  // empty: no static files
+  // Files served at / (the demo); default: the repository's web/ when found (see
+  // app/web_assets.hpp), empty: none.
+  std::string static_dir = default_web_root();
+  // The socket.io-client package's dist/, served at /socket.io/socket.io.js; default: the
+  // repository's node_modules/socket.io-client/dist when found, empty: not served (404).
+  std::string client_dist = default_client_dist();
   bool protocol_test_mode = false;
   // Engine.IO heartbeat, in ms; unset: 25000/20000 (300/200 in protocol test mode).
   std::optional<unsigned> ping_interval_ms;

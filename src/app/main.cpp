@@ -25,6 +25,7 @@
 #include "app/metrics.hpp"
 #include "app/prometheus.hpp"
 #include "app/room_feed.hpp"
+#include "app/web_assets.hpp"
 
 namespace {
 
@@ -80,6 +81,15 @@ void serve_protocol_tests(const app::Settings& settings, switchboard::http::Serv
   io->of("/custom").on_connection([](sio::Socket& socket) {
     socket.emit("auth", sio::Args{socket.handshake().auth});
   });
+}
+
+// The host part of a URL that a browser on this machine opens: a wildcard address is
+// reached through loopback, and an IPv6 literal goes in brackets.
+std::string browser_host(const std::string& host) {
+  if (host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::") return "[::1]";
+  if (host.find(':') != std::string::npos) return "[" + host + "]";
+  return host;
 }
 
 }  // namespace
@@ -147,6 +157,21 @@ int main(int argc, char** argv) {
   std::optional<app::ChatServer> chat;
   std::optional<app::Dashboard> dashboard;
   std::string auth = verifier ? "on, " + std::string(app::name_of(verifier->algorithm())) + " tokens" : "off";
+
+  // The browser client, before the Socket.IO server attaches: its routes take
+  // /socket.io/socket.io.js and the rest of the client's names ahead of the Engine.IO
+  // endpoint's /socket.io/* (routes are tried in the order added), as Node's socket.io
+  // answers them ahead of engine.io.
+  std::shared_ptr<const app::ClientBundle> bundle;
+  if (!settings.client_dist.empty()) {
+    try {
+      bundle = app::ClientBundle::load(settings.client_dist);
+    } catch (const std::exception& e) {
+      spdlog::warn("browser client not served: {}", e.what());
+    }
+  }
+  app::mount_client_bundle(server.router(), bundle);
+
   if (settings.protocol_test_mode) {
     serve_protocol_tests(settings, server, engine, io);
   } else {
@@ -199,6 +224,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // Last: it takes every GET path that no route above took.
     if (!settings.static_dir.empty()) server.router().get("/*", switchboard::http::serve_static(settings.static_dir));
     server.listen();
   } catch (const std::exception& e) {
@@ -216,13 +242,39 @@ int main(int argc, char** argv) {
     spdlog::info("protocol test mode: Engine.IO echo at http://{}:{}/engine.io/, Socket.IO at /socket.io/",
                  settings.host, server.port());
   } else {
-    bool any_address = settings.host == "0.0.0.0" || settings.host == "::";
-    std::string open = "http://" + (any_address ? std::string("localhost") : settings.host) + ":" +
-                       std::to_string(server.port());
+    std::string host = browser_host(settings.host);
+    std::string open = "http://" + host + ":" + std::to_string(server.port());
     spdlog::info("chat server ready: connect a socket.io-client to {} (namespaces /, /chat, /notifications; auth {})",
                  open, auth);
     spdlog::info("HTTP API: POST {}/api/publish and {}/api/broadcast{}", open, open,
                  settings.api_key.empty() ? " (open: set SWITCHBOARD_API_KEY to require a key)" : " (API key required)");
+    std::string ws_open = "ws://" + host + ":" + std::to_string(server.port());
+    spdlog::info("room feeds: GET {}/sse?room=R and {}/ws{}; metrics: {}", open, ws_open,
+                 settings.ws_publish ? " (publishing on)" : "",
+                 settings.metrics == "off" ? std::string("off") : open + "/metrics" +
+                     (settings.metrics == "api-key" && !settings.api_key.empty() ? " (API key required)" : ""));
+    if (settings.dashboard && !settings.static_dir.empty()) {
+      spdlog::info("live dashboard: {}/dashboard.html (namespace /dashboard)", open);
+    }
+  }
+  if (bundle) {
+    spdlog::info("browser client: /socket.io/socket.io.js is socket.io-client {} from {}", bundle->version(),
+                 bundle->dist());
+  } else if (settings.client_dist.empty()) {
+    spdlog::warn("browser client not served (/socket.io/socket.io.js answers 404): client-dist is empty, and by "
+                 "default it is looked for as {}; run `npm ci` at the repository root to install it, or set "
+                 "--client-dist DIR",
+                 app::describe_search("node_modules/socket.io-client/dist"));
+  }
+  if (settings.static_dir.empty()) {
+    spdlog::warn("no files served at /: static is empty (by default the demo is looked for as {}; "
+                 "or set --static DIR)",
+                 app::describe_search("web/index.html"));
+  } else if (!settings.protocol_test_mode) {
+    bool demo = settings.static_dir == app::default_web_root();
+    std::string host = browser_host(settings.host);
+    spdlog::info("open http://{}:{}/ in a browser{} (files from {})", host, server.port(),
+                 demo ? " for the demo chat" : "", settings.static_dir);
   }
   server.on_termination_signal([&server, &chat](int signal) {
     spdlog::info("{} received: shutting down (send it again to stop at once)", signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -41,11 +41,7 @@ void Reply::send(int status, std::string body, std::vector<std::pair<std::string
     for (const auto& [name, value] : extra) response.header(name, value);
     response.send(body);
   };
-  if (net::Loop::current() == home_) {
-    respond();
-  } else {
-    home_->post(std::move(respond));
-  }
+  home_->dispatch(std::move(respond));
 }
 
 void Reply::send_payload(std::string body, const ServerOptions& options) {

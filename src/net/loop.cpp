@@ -119,6 +119,14 @@ void Loop::stop() {
 
 void Loop::post(std::function<void()> fn) { boost::asio::post(impl_->io, std::move(fn)); }
 
+void Loop::dispatch(std::function<void()> fn) {
+  if (current_loop == this) {
+    fn();
+  } else {
+    post(std::move(fn));
+  }
+}
+
 Loop* Loop::current() noexcept { return current_loop; }
 
 void* Loop::native_context() noexcept { return &impl_->io; }

@@ -62,6 +62,9 @@ class Loop {
 
   // Runs `fn` on this loop's thread, after the work already queued there.
   void post(std::function<void()> fn);
+  // Runs `fn` now when called on this loop's thread, else posts it: for what another
+  // thread hands back (an answer, a next()) to state that lives on this loop.
+  void dispatch(std::function<void()> fn);
   // Runs `fn` once the current loop turn's handlers have run: after the flush of
   // every connection written to in this turn. Loop thread only.
   void at_end_of_turn(std::function<void()> fn);

@@ -79,14 +79,7 @@ class Gather final : public adapter::AckCollector, public std::enable_shared_fro
 
  private:
   // Everything happens on the origin loop, so the counts need no lock.
-  void on_origin(std::function<void()> task) {
-    net::Loop* here = net::Loop::current();
-    if (here == &origin_) {
-      task();
-    } else {
-      origin_.post(std::move(task));
-    }
-  }
+  void on_origin(std::function<void()> task) { origin_.dispatch(std::move(task)); }
   void check() {
     if (done_ || !sealed_ || reports_left_ > 0 || settled_ < expected_) return;
     finish(all_answered_);
@@ -135,7 +128,7 @@ void NamespaceState::run_on(unsigned loop, std::function<void()> task) {
     task();
     return;
   }
-  post(loop, std::move(task));
+  post(loop, std::move(task));  // keeps the namespace alive, unlike Loop::dispatch
 }
 
 void NamespaceState::post(unsigned loop, std::function<void()> task) {
@@ -381,22 +374,27 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     auto [self, raw] = current();
     if (!self) return;
     if (index < nsp->middlewares.size()) {
-      nsp->middlewares[index](*raw, [current, run, index, nsp_name](std::optional<MiddlewareError> error) {
-        auto [client, socket] = current();
-        if (!client) return;
-        if (error) {
-          Packet refusal;
-          refusal.type = PacketType::connect_error;
-          refusal.nsp = nsp_name;
-          boost::json::object data{{"message", error->message}};
-          if (!error->data.is_null()) data["data"] = error->data;
-          refusal.data = std::move(data);
-          client->send(refusal);
-          client->remove_socket(nsp_name);
-          return;
-        }
-        (*run)(index + 1);
-      });
+      // next() may come from any thread (an answer from a database's client, say): it
+      // goes on on this client's loop.
+      auto next = [loop = net::Loop::current(), current, run, index, nsp_name](std::optional<MiddlewareError> error) {
+        loop->dispatch([current, run, index, nsp_name, error = std::move(error)] {
+          auto [client, socket] = current();
+          if (!client) return;
+          if (error) {
+            Packet refusal;
+            refusal.type = PacketType::connect_error;
+            refusal.nsp = nsp_name;
+            boost::json::object data{{"message", error->message}};
+            if (!error->data.is_null()) data["data"] = error->data;
+            refusal.data = std::move(data);
+            client->send(refusal);
+            client->remove_socket(nsp_name);
+            return;
+          }
+          (*run)(index + 1);
+        });
+      };
+      nsp->middlewares[index](*raw, std::move(next));
       return;
     }
     self->connect_timer_.cancel();

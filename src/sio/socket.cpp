@@ -144,18 +144,21 @@ Ack SocketImpl::make_ack(std::uint64_t id) {
   Ack ack;
   // The socket may be gone when an asynchronous handler answers: the weak pointer to
   // the client (and the socket's presence in it) decides.
-  ack.send_ = [weak = std::weak_ptr<Client>(client_.shared_from_this()), nsp = nsp_->name, id,
-               sent = std::make_shared<bool>(false)](Args args) {
-    auto client = weak.lock();
-    if (!client || *sent || !client->open()) return;
-    *sent = true;
-    Packet packet;
-    packet.nsp = nsp;
-    packet.id = id;
-    packet.data = std::move(args.values);
-    packet.attachments = std::move(args.binaries);
-    packet.type = packet.attachments.empty() ? PacketType::ack : PacketType::binary_ack;
-    client->send(packet);
+  // It may answer from any thread: the answer is sent from the client's loop.
+  ack.send_ = [loop = net::Loop::current(), weak = std::weak_ptr<Client>(client_.shared_from_this()),
+               nsp = nsp_->name, id, sent = std::make_shared<bool>(false)](Args args) {
+    loop->dispatch([weak, nsp, id, sent, args = std::move(args)]() mutable {
+      auto client = weak.lock();
+      if (!client || *sent || !client->open()) return;
+      *sent = true;
+      Packet packet;
+      packet.nsp = nsp;
+      packet.id = id;
+      packet.data = std::move(args.values);
+      packet.attachments = std::move(args.binaries);
+      packet.type = packet.attachments.empty() ? PacketType::ack : PacketType::binary_ack;
+      client->send(packet);
+    });
   };
   return ack;
 }
@@ -205,20 +208,24 @@ void SocketImpl::run_packet_middlewares(std::size_t index, std::string event, st
     return;
   }
   // next() may come after this socket is gone: the alive token says so.
-  middlewares_[index](*this, event, *args,
-                      [alive = alive_, index, event, args, ack_id](std::optional<std::string> error) {
-                        SocketImpl* self = *alive;
-                        if (!self || self->closed_) return;
-                        if (error) {
-                          Args error_args{Json(*error)};
-                          auto it = self->handlers_.find("error");
-                          if (it != self->handlers_.end()) {
-                            for (auto& handler : it->second) handler(*self, error_args, Ack());
-                          }
-                          return;
-                        }
-                        self->run_packet_middlewares(index + 1, event, args, ack_id);
-                      });
+  // next() may come from any thread; it goes on on this socket's loop.
+  auto next = [loop = net::Loop::current(), alive = alive_, index, event, args,
+               ack_id](std::optional<std::string> error) {
+    loop->dispatch([alive, index, event, args, ack_id, error = std::move(error)] {
+      SocketImpl* self = *alive;
+      if (!self || self->closed_) return;
+      if (error) {
+        Args error_args{Json(*error)};
+        auto it = self->handlers_.find("error");
+        if (it != self->handlers_.end()) {
+          for (auto& handler : it->second) handler(*self, error_args, Ack());
+        }
+        return;
+      }
+      self->run_packet_middlewares(index + 1, event, args, ack_id);
+    });
+  };
+  middlewares_[index](*this, event, *args, std::move(next));
 }
 
 void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id) {

@@ -1,8 +1,8 @@
 // web/dashboard.html in Debian's Chromium (headless, driven by playwright-core): the page
 // connects to /dashboard, shows the live numbers and draws the chart while
-// socket.io-client members chat. The client bundle is the official one from
-// node_modules (served here by the test; the server's own /socket.io/socket.io.js is
-// another change). A screenshot is saved under build/test-artifacts/.
+// socket.io-client members chat. The page loads the official client bundle from the
+// server itself (/socket.io/socket.io.js). A screenshot is saved under
+// build/test-artifacts/.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,9 +38,6 @@ describe('dashboard page in Chromium', () => {
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    const bundle = require.resolve('socket.io-client/dist/socket.io.js');
-    await page.route('**/socket.io/socket.io.js', (route) =>
-      route.fulfill({ contentType: 'application/javascript', body: fs.readFileSync(bundle, 'utf8') }));
     await page.goto(server.url('/dashboard.html'));
     await page.waitForFunction(() => document.getElementById('status').textContent === 'live', null, { timeout: 10_000 });
     assert.equal(await page.isVisible('#key-form'), false, 'no API key asked for: the server has none');
@@ -96,9 +93,6 @@ describe('dashboard page in Chromium', () => {
     }
     try {
       const page = await browser.newPage();
-      const bundle = require.resolve('socket.io-client/dist/socket.io.js');
-      await page.route('**/socket.io/socket.io.js', (route) =>
-        route.fulfill({ contentType: 'application/javascript', body: fs.readFileSync(bundle, 'utf8') }));
       await page.goto(keyed.url('/dashboard.html'));
       await page.waitForSelector('#key-form', { state: 'visible', timeout: 10_000 });
       assert.match(await page.textContent('#status'), /API key/);

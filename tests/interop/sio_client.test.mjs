@@ -258,6 +258,13 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       assert.deepEqual(err.data, { code: 401, detail: 'bad token', list: [1, 'two', null] });
     });
 
+    it('a middleware may call next() from another thread, to admit or to refuse', async () => {
+      const admitted = await connect(server, '/guarded', { auth: { token: 'thread' } });
+      assert.deepEqual(await call(admitted, 'trace'), ['m1:called', 'm1:returned', 'm1:next', 'm2', 'm3', 'connection']);
+      const err = await refused(client(server, '/guarded', { auth: { token: 'thread-refuse' } }));
+      assert.equal(err.message, 'refused from a thread');
+    });
+
     it('a refusal without data: err.data is undefined', async () => {
       const err = await refused(client(server, '/guarded', { auth: { token: 'nodata' } }));
       assert.equal(err.message, 'refused without data');
@@ -762,6 +769,16 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       const handled = next(any, 'slow-handled');
       assert.deepStrictEqual(await new Promise((resolve) => any.emit('slow', 'a', 1, (...r) => resolve(r))), ['a', 1]);
       await handled;
+    });
+
+    it('next() and the ack from threads outside the server\'s loops', async () => {
+      const any = await connect(server, '/any');
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        new Promise((resolve) => any.emit('threaded', i, Buffer.from([i]), (...r) => resolve(r)))));
+      replies.forEach((r, i) => assert.deepStrictEqual(norm(r), norm([i, Buffer.from([i])])));
+      const main = await connect(server);
+      assert.deepStrictEqual(await new Promise((resolve) => main.emit('echo-ack-from-thread', 'x', (...r) => resolve(r))),
+        ['x']);
     });
 
     it('a packet middleware that calls next() on a later event: the handler runs then', async () => {

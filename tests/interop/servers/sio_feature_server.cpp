@@ -257,6 +257,28 @@ std::shared_ptr<json::array> trace_of(sio::Socket& s) {
   return trace;
 }
 
+// Threads outside the server's loops that answer later (next(), acks), as a database
+// client's would; joined in main before the server goes.
+class Workers {
+ public:
+  void later(std::function<void()> fn) {
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back([fn = std::move(fn)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      fn();
+    });
+  }
+  ~Workers() {
+    std::lock_guard lock(mutex_);
+    for (auto& thread : threads_) thread.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+};
+Workers* workers = nullptr;
+
 // --- namespaces -----------------------------------------------------------------------------
 
 // The room events of "/" ("create-room", "join-room", ...), in the order they came,
@@ -309,6 +331,9 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
     });
     socket.on("recovered", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({s.recovered()}); });
     socket.on("echo-ack", [](sio::Socket&, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
+    socket.on("echo-ack-from-thread", [](sio::Socket&, sio::Args& args, sio::Ack ack) {
+      workers->later([ack, args = std::move(args)]() mutable { ack(std::move(args)); });
+    });
     socket.on("ack-empty", [](sio::Socket&, sio::Args&, sio::Ack ack) { ack(); });
     socket.on("never-ack", [](sio::Socket&, sio::Args&, sio::Ack) {});
     socket.on("handshake", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
@@ -506,6 +531,10 @@ void setup_guarded(sio::Server& io) {
     trace_of(s)->emplace_back("m2");
     std::string token = str(s.handshake().auth.as_object(), "token");
     if (token == "secret") return next(std::nullopt);
+    if (token == "thread") return workers->later([next] { next(std::nullopt); });
+    if (token == "thread-refuse") {
+      return workers->later([next] { next(sio::MiddlewareError{"refused from a thread", nullptr}); });
+    }
     if (token == "nodata") return next(sio::MiddlewareError{"refused without data", nullptr});
     next(sio::MiddlewareError{"not authorized",
                               json::object{{"code", 401}, {"detail", "bad token"}, {"list", json::array{1, "two", nullptr}}}});
@@ -546,16 +575,6 @@ sio::Namespace& setup_dynamic(sio::Server& io) {
       ack({std::move(me)});
     });
     socket.on("echo", [](sio::Socket& s, sio::Args& args, sio::Ack) { s.emit("echo", std::move(args)); });
-    // socket.data, which a recovered session gets back.
-    socket.on("set-data", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
-      s.data() = args.size() ? args[0] : json::value(nullptr);
-      ack();
-    });
-    socket.on("get-data", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
-      const auto* value = std::any_cast<json::value>(&s.data());
-      ack({value ? *value : json::value(nullptr)});
-    });
-    socket.on("recovered", [](sio::Socket& s, sio::Args&, sio::Ack ack) { ack({s.recovered()}); });
   });
   return parent;
 }
@@ -588,6 +607,7 @@ void setup_any(sio::Server& io) {
         s.namespace_().local().fetch_ids([next](std::vector<std::string>) { next(std::nullopt); });
         return;
       }
+      if (event == "threaded") return workers->later([next] { next(std::nullopt); });
       if (event == "hold") {  // until "release" on "/" of the same connection
         held.add(s.conn().id(), std::move(next));
         return;
@@ -615,6 +635,9 @@ void setup_any(sio::Server& io) {
     socket.on("slow", [](sio::Socket& s, sio::Args& args, sio::Ack ack) {
       s.emit("slow-handled");
       ack(std::move(args));
+    });
+    socket.on("threaded", [](sio::Socket&, sio::Args& args, sio::Ack ack) {
+      workers->later([ack, args = std::move(args)]() mutable { ack(std::move(args)); });
     });
     socket.on("mutate", [](sio::Socket& s, sio::Args& args, sio::Ack ack) { ack(std::move(args)); });
     socket.on("forbidden", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
@@ -678,6 +701,8 @@ int main(int argc, char** argv) {
         .max_disconnection_duration = std::chrono::milliseconds(recovery_ms)};
   }
   sio::Server io(http, options);
+  Workers answerers;  // destroyed (joined) before the server
+  workers = &answerers;
 
   setup_admin(io);
   sio::Namespace& dyn_parent = setup_dynamic(io);
