@@ -204,6 +204,36 @@ describe('/metrics', () => {
     })(), 10_000, 'the connection, socket and room gauges to come back down');
   });
 
+  it('moves an upgraded session from polling to websocket', async () => {
+    const before = await scrape(server);
+    const upgrader = client(server, '/', { transports: ['polling', 'websocket'] });
+    await connected(upgrader);
+    await withTimeout(new Promise((resolve) => {
+      if (upgrader.io.engine.transport.name === 'websocket') resolve();
+      else upgrader.io.engine.once('upgrade', resolve);
+    }), 5000, 'the upgrade');
+    // The server counts the upgrade when the client's upgrade packet arrives, which
+    // the client's 'upgrade' event does not wait for.
+    let after;
+    await withTimeout((async () => {
+      for (;;) {
+        after = await scrape(server);
+        if (after.samples.get(conn('websocket')) - before.samples.get(conn('websocket')) === 1) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the upgraded session to count as websocket');
+    assertMoved(before, after, { [conn('websocket')]: 1, [conn('polling')]: 0 });
+    upgrader.disconnect();
+    sockets.delete(upgrader);
+    await withTimeout((async () => {
+      for (;;) {
+        const now = await scrape(server);
+        if (now.samples.get(conn('websocket')) === before.samples.get(conn('websocket'))) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the websocket gauge to come back down');
+  });
+
   it('counts native WebSocket feed and SSE connections while they are open', async () => {
     const before = await scrape(server);
     const ws = new WebSocket(server.wsUrl('/ws'));
