@@ -14,6 +14,7 @@
 // Server::make_packet may be called from any thread.
 
 #include <any>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -151,6 +152,21 @@ class Server {
 
   // Sessions open now, on every loop.
   std::size_t session_count() const noexcept;
+
+  // For metrics: sessions by transport now, and requests refused with an Engine.IO
+  // error since the start. Counted per loop without locks; any thread.
+  struct Stats {
+    static constexpr std::size_t refusal_codes = 6;
+    std::size_t polling = 0;
+    std::size_t websocket = 0;  // from the start, or upgraded
+    // By Engine.IO error code: 0 Transport unknown, 1 Session ID unknown, 2 Bad
+    // handshake method, 3 Bad request, 4 Forbidden (allow_request), 5 Unsupported
+    // protocol version.
+    std::array<std::uint64_t, refusal_codes> refused{};
+  };
+  Stats stats() const;
+  // A label for an error code of Stats::refused ("unknown_transport", ...).
+  static std::string_view refusal_reason(int code) noexcept;
 
  private:
   std::shared_ptr<detail::ServerState> state_;

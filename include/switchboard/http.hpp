@@ -225,6 +225,24 @@ class Server {
   // For the layers built on top (WebSocket topics, Socket.IO).
   net::LoopGroup& loops() noexcept;
 
+  // Counters of one worker loop since it started, for metrics. Each loop counts on its
+  // own thread without locks; a snapshot reads them with relaxed loads (any thread).
+  struct LoopStats {
+    std::uint64_t bytes_in = 0;   // read from client sockets
+    std::uint64_t bytes_out = 0;  // written to client sockets (taken by the kernel)
+    // Connections closed because their write queue passed its hard limit (a WebSocket
+    // route's max_backpressure).
+    std::uint64_t slow_consumer_disconnects = 0;
+  };
+  // One entry per loop; any thread.
+  std::vector<LoopStats> loop_stats() const;
+  // Runs `fn` on loop `loop`'s thread, queued behind the work already there (also when
+  // called on that loop); any thread. For work that must run where a loop's
+  // connections live (streamed responses, probes of the loop's latency).
+  void post(unsigned loop, std::function<void()> fn);
+  // The index of the loop running the calling thread, or nullopt on any other thread.
+  std::optional<unsigned> current_loop() const noexcept;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -157,6 +157,16 @@ class Hub {
   // same buffer.
   void publish(std::string_view topic, std::string_view message, bool binary = false);
 
+  // Handshakes this hub's routes refused since the start, for metrics; counted per loop
+  // without locks, summed here (any thread).
+  struct Stats {
+    std::uint64_t bad_request = 0;       // 400: a malformed handshake
+    std::uint64_t upgrade_required = 0;  // 426: not an upgrade, or not version 13
+    std::uint64_t forbidden_origin = 0;  // 403: an Origin outside allowed_origins
+    std::uint64_t rejected = 0;          // refused by the route's upgrade hook
+  };
+  Stats stats() const;
+
  private:
   std::shared_ptr<detail::HubState> state_;
 };

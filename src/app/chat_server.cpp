@@ -198,6 +198,7 @@ void ChatServer::attach(sio::Namespace& nsp) {
       if (!result) {
         spdlog::debug("{} {}: handshake refused: {}", socket.nsp(), socket.id(),
                       token && token->is_string() ? describe(result.error) : "no auth.token");
+        if (options_.on_auth_refused) options_.on_auth_refused();
         next(sio::MiddlewareError{"Authentication error", nullptr});
         return;
       }
@@ -219,8 +220,8 @@ void ChatServer::on_connection(sio::Socket& socket) {
   presence_.connect(socket.nsp(), socket.id(), conn->user.id);
 
   // Before any handler: the excess is dropped (never broadcast), and the client told.
-  socket.use([conn](sio::Socket& s, std::string_view event, sio::Args&,
-                    std::function<void(std::optional<std::string>)> next) {
+  socket.use([this, conn](sio::Socket& s, std::string_view event, sio::Args&,
+                          std::function<void(std::optional<std::string>)> next) {
     auto decision = conn->limiter.admit(event, SocketRateLimiter::Clock::now());
     if (decision.allowed) {
       next(std::nullopt);
@@ -230,6 +231,7 @@ void ChatServer::on_connection(sio::Socket& socket) {
       s.emit("rate-limited",
              sio::Args{json::object{{"event", event}, {"retryAfter", decision.retry_after.count()}}});
     }
+    if (options_.on_rate_limited) options_.on_rate_limited();
     next(std::string("rate limited"));
   });
 

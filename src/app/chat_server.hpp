@@ -9,6 +9,7 @@
 // thread. Call shutting_down() when shutdown starts and stop() after the server has
 // stopped, before the sio::Server and the PresenceStore go away.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct ChatOptions {
   // Set: every connection must carry a valid token in auth.token. Unset: auth is off and
   // a socket's user id is its socket id.
   std::optional<JwtVerifier> verifier;
+  // Observers for metrics, called on the socket's loop: an event dropped by the rate
+  // limit, a connection refused with "Authentication error". Optional.
+  std::function<void()> on_rate_limited;
+  std::function<void()> on_auth_refused;
 };
 
 class ChatServer {

@@ -274,6 +274,30 @@ std::vector<SettingKey> make_keys() {
   add({"api-max-body", Kind::size, "SIZE", "Largest request body the HTTP API accepts (413 past it)", {}, false,
        [](Settings& s, std::string_view t) { return set_size(s.api_max_body, t, 64); },
        [](const Settings& s) { return format_size(s.api_max_body); }});
+
+  add({"metrics", Kind::text, "MODE",
+       "GET /metrics, Prometheus text: open, api-key (needs \"Authorization: Bearer KEY\"\n"
+       "with the api-key; open when no key is set) or off",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         if (t != "open" && t != "api-key" && t != "off") return "open, api-key or off";
+         s.metrics = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.metrics); }});
+  add({"dashboard", Kind::boolean, "",
+       "Serve the live dashboard's feed: namespace /dashboard emits `stats` every second\n"
+       "(auth.apiKey must carry the api-key when one is set)",
+       {}, false, [](Settings& s, std::string_view t) { return set_bool(s.dashboard, t); },
+       [](const Settings& s) -> std::string { return s.dashboard ? "true" : "false"; }});
+  add({"sse-heartbeat", Kind::integer, "SECONDS",
+       "Seconds between the heartbeat comments on /sse streams (keeps proxies from closing them)", {}, false,
+       [](Settings& s, std::string_view t) { return set_integer(s.sse_heartbeat_s, t, 1, 3600, "seconds"); },
+       [](const Settings& s) { return std::to_string(s.sse_heartbeat_s); }});
+  add({"ws-publish", Kind::boolean, "",
+       "Let clients of the native WebSocket feed at /ws publish into rooms ({\"publish\": R, ...})", {}, false,
+       [](Settings& s, std::string_view t) { return set_bool(s.ws_publish, t); },
+       [](const Settings& s) -> std::string { return s.ws_publish ? "true" : "false"; }});
   return keys;
 }
 

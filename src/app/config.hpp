@@ -60,6 +60,16 @@ struct Settings {
   std::string api_key;  // empty: no key needed
   std::size_t api_max_body = 1024 * 1024;
 
+  // GET /metrics (Prometheus text): "open", "api-key" (the API key as for /api/), "off".
+  std::string metrics = "open";
+  // The /dashboard namespace's `stats` feed (with the API key in auth.apiKey when one is
+  // configured).
+  bool dashboard = true;
+  // Seconds between SSE heartbeat comments.
+  unsigned sse_heartbeat_s = 15;
+  // The native WebSocket feed at /ws may publish into rooms ({"publish": R, ...}).
+  bool ws_publish = false;
+
   bool auth_enabled() const noexcept { return !jwt_secret.empty() || !jwt_public_key.empty(); }
 };
 

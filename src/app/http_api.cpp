@@ -28,16 +28,6 @@ void send_error(http::Response& res, int status, std::string_view message, std::
   res.send(status, json::serialize(body), "application/json");
 }
 
-bool authorized(const http::Request& req, const std::string& key) {
-  if (key.empty()) return true;
-  constexpr std::string_view scheme = "Bearer ";
-  std::string_view header = req.header("Authorization");
-  if (!header.starts_with(scheme)) return false;
-  std::string_view given = header.substr(scheme.size());
-  // Constant time, so the key cannot be guessed byte by byte from response times.
-  return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
-}
-
 // The request's JSON object, or nullopt after answering 400.
 std::optional<json::object> read_body(const http::Request& req, http::Response& res) {
   boost::system::error_code ec;
@@ -113,6 +103,19 @@ std::optional<Emission> read_emission(const json::object& body, const NamespaceT
 }
 
 }  // namespace
+
+bool api_key_matches(std::string_view given, const std::string& key) {
+  // Constant time, so the key cannot be guessed byte by byte from response times.
+  return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+}
+
+bool authorized(const http::Request& req, const std::string& key) {
+  if (key.empty()) return true;
+  constexpr std::string_view scheme = "Bearer ";
+  std::string_view header = req.header("Authorization");
+  if (!header.starts_with(scheme)) return false;
+  return api_key_matches(header.substr(scheme.size()), key);
+}
 
 void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOptions options) {
   auto shared = std::make_shared<const std::pair<NamespaceTable, HttpApiOptions>>(std::move(namespaces),

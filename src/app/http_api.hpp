@@ -29,6 +29,11 @@ struct HttpApiOptions {
 // The namespaces by name; the namespaces must outlive the http::Server's handlers.
 using NamespaceTable = std::map<std::string, sio::Namespace*, std::less<>>;
 
+// Whether the request carries "Authorization: Bearer <key>" (always, when `key` is empty).
+bool authorized(const http::Request& req, const std::string& key);
+// `given` equals `key`, compared in constant time.
+bool api_key_matches(std::string_view given, const std::string& key);
+
 void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOptions options);
 
 }  // namespace switchboard::app

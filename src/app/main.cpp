@@ -18,9 +18,13 @@
 
 #include "app/chat_server.hpp"
 #include "app/config.hpp"
+#include "app/dashboard.hpp"
 #include "app/http_api.hpp"
 #include "app/jwt_verifier.hpp"
 #include "app/memory_presence.hpp"
+#include "app/metrics.hpp"
+#include "app/prometheus.hpp"
+#include "app/room_feed.hpp"
 #include "app/web_assets.hpp"
 
 namespace {
@@ -125,6 +129,12 @@ int main(int argc, char** argv) {
   options.max_connections = settings.max_connections;
   switchboard::http::Server server(options);
   switchboard::ws::Hub hub(server);
+  // Before the Socket.IO server: its namespaces' adapters count into these and feed
+  // the SSE and /ws followers, so both outlive it.
+  app::Metrics metrics(server);
+  app::RoomFeed feed(server, &metrics);
+  metrics.set_hub(&hub);
+  app::Ticker ticker(std::chrono::seconds(1));
 
   if (!settings.ws_echo.empty()) {
     switchboard::ws::Behavior echo;
@@ -135,6 +145,7 @@ int main(int argc, char** argv) {
     echo.message = [](switchboard::ws::WebSocket& ws, std::string_view message, bool binary) {
       ws.send(message, binary);
     };
+    metrics.instrument(echo);
     hub.route(settings.ws_echo, std::move(echo));
   }
 
@@ -144,6 +155,7 @@ int main(int argc, char** argv) {
   std::optional<switchboard::eio::Server> engine;
   std::optional<sio::Server> io;
   std::optional<app::ChatServer> chat;
+  std::optional<app::Dashboard> dashboard;
   std::string auth = verifier ? "on, " + std::string(app::name_of(verifier->algorithm())) + " tokens" : "off";
 
   // The browser client, before the Socket.IO server attaches: its routes take
@@ -166,15 +178,49 @@ int main(int argc, char** argv) {
     sio::ServerOptions io_options;
     if (settings.ping_interval_ms) io_options.engine.ping_interval = std::chrono::milliseconds(*settings.ping_interval_ms);
     if (settings.ping_timeout_ms) io_options.engine.ping_timeout = std::chrono::milliseconds(*settings.ping_timeout_ms);
+    io_options.adapter = metrics.adapter_factory(&feed, {std::string(app::dashboard_namespace)});
     io.emplace(server, io_options);
+    metrics.set_engine(&io->engine());
     app::ChatOptions chat_options;
+    // The counting middleware goes first, so that it sees the sockets auth refuses too.
+    for (const auto& name : chat_options.namespaces) {
+      metrics.instrument(io->of(name));
+      metrics.add_namespace(io->of(name));
+    }
     chat_options.rate_limits.per_socket = {settings.rate_limit_burst, settings.rate_limit_per_second};
     chat_options.verifier = std::move(verifier);
+    chat_options.on_rate_limited = [&metrics] { metrics.local().dropped_rate_limited.add(); };
+    chat_options.on_auth_refused = [&metrics] { metrics.local().connect_refused_auth.add(); };
     chat.emplace(*io, presence, std::move(chat_options));
     app::HttpApiOptions api;
     api.api_key = settings.api_key;
     api.max_body_size = settings.api_max_body;
     app::mount_http_api(server.router(), chat->namespaces(), api);
+
+    app::FeedOptions feed_options{settings.api_key, settings.ws_publish};
+    app::mount_sse(server.router(), feed, chat->namespaces(), feed_options);
+    switchboard::ws::Behavior ws_feed = app::ws_feed_behavior(feed, io->of("/"), feed_options);
+    metrics.instrument(ws_feed);
+    hub.route("/ws", std::move(ws_feed));
+
+    if (settings.dashboard) {
+      dashboard.emplace(*io, metrics, settings.api_key);
+      metrics.add_namespace(dashboard->nsp());
+      ticker.add([&dashboard] { dashboard->tick(); });
+    }
+    ticker.add([&feed] { feed.heartbeat(); }, settings.sse_heartbeat_s);
+  }
+  ticker.add([&metrics] { metrics.probe_loops(); });
+  if (settings.metrics != "off") {
+    std::string key = settings.metrics == "api-key" ? settings.api_key : std::string();
+    server.router().get("/metrics", [&metrics, key](switchboard::http::Request& req, switchboard::http::Response& res) {
+      if (!app::authorized(req, key)) {
+        res.send(401, "{\"error\":\"a valid API key is required\"}", "application/json");
+        return;
+      }
+      res.header("Cache-Control", "no-cache");
+      res.send(200, metrics.render(), app::prometheus_content_type);
+    });
   }
 
   try {
@@ -202,6 +248,14 @@ int main(int argc, char** argv) {
                  open, auth);
     spdlog::info("HTTP API: POST {}/api/publish and {}/api/broadcast{}", open, open,
                  settings.api_key.empty() ? " (open: set SWITCHBOARD_API_KEY to require a key)" : " (API key required)");
+    std::string ws_open = "ws://" + host + ":" + std::to_string(server.port());
+    spdlog::info("room feeds: GET {}/sse?room=R and {}/ws{}; metrics: {}", open, ws_open,
+                 settings.ws_publish ? " (publishing on)" : "",
+                 settings.metrics == "off" ? std::string("off") : open + "/metrics" +
+                     (settings.metrics == "api-key" && !settings.api_key.empty() ? " (API key required)" : ""));
+    if (settings.dashboard && !settings.static_dir.empty()) {
+      spdlog::info("live dashboard: {}/dashboard.html (namespace /dashboard)", open);
+    }
   }
   if (bundle) {
     spdlog::info("browser client: /socket.io/socket.io.js is socket.io-client {} from {}", bundle->version(),
@@ -230,8 +284,11 @@ int main(int argc, char** argv) {
     if (chat) chat->shutting_down();
     server.shutdown(std::chrono::seconds(5));
   });
+  ticker.start();
   server.run();
+  ticker.stop();
   if (chat) chat->stop();
+  dashboard.reset();
   io.reset();  // runs the disconnect handlers of sockets still open, while the chat exists
   chat.reset();
   spdlog::info("stopped");

@@ -184,6 +184,18 @@ void join(std::string& out, const std::vector<std::string>& items) {
 
 }  // namespace
 
+void ServerState::count_refusal(int code) {
+  net::Loop* loop = net::Loop::current();
+  if (!loop || code < 0 || code >= static_cast<int>(Server::Stats::refusal_codes)) return;
+  stats[loop->index()].refused[code].add(1);
+}
+
+void ServerState::refuse(http::Response& response, const std::vector<std::pair<std::string, std::string>>& headers,
+                         int code, std::string_view message) {
+  count_refusal(code);
+  send_error(response, headers, code, message);
+}
+
 std::shared_ptr<Session> session_of(ws::WebSocket& socket) {
   auto* link = std::any_cast<WebSocketLink>(&socket.user_data());
   return link ? link->session : nullptr;
@@ -247,11 +259,11 @@ void ServerState::handle(http::Request& request, http::Response& response) {
   bool upgrade_request = core::has_token(request.header("Upgrade"), "websocket");
   if (!transport || (*transport == "polling" && !polling_allowed()) ||
       (*transport == "websocket" && !websocket_allowed()) || (*transport != "polling" && *transport != "websocket")) {
-    send_error(response, headers, unknown_transport);
+    refuse(response, headers, unknown_transport);
     return;
   }
   if (upgrade_request != (*transport == "websocket")) {
-    send_error(response, headers, bad_request);
+    refuse(response, headers, bad_request);
     return;
   }
   auto sid = request.query_param("sid");
@@ -262,7 +274,7 @@ void ServerState::handle(http::Request& request, http::Response& response) {
   int loop = loop_of(*sid);
   net::Loop* here = net::Loop::current();
   if (loop < 0 || static_cast<unsigned>(loop) >= threads.size()) {
-    send_error(response, headers, unknown_sid);
+    refuse(response, headers, unknown_sid);
     return;
   }
   if (static_cast<unsigned>(loop) == here->index()) {
@@ -296,14 +308,17 @@ void ServerState::handle(http::Request& request, http::Response& response) {
               body = std::string(request.body()), reply = std::move(reply)]() mutable {
     auto session = self->find(static_cast<unsigned>(loop), sid);
     if (!session) {
+      self->count_refusal(unknown_sid);
       reply.send_error(unknown_sid, error_message(unknown_sid));
     } else if (session->protocol_version() != protocol) {
+      self->count_refusal(bad_request);
       reply.send_error(bad_request, error_message(bad_request));
     } else if (get) {
       session->on_poll(std::move(reply));
     } else if (post) {
       session->on_post(body, binary, std::move(reply));
     } else {
+      self->count_refusal(bad_request);
       reply.send_error(bad_request, error_message(bad_request));
     }
   });
@@ -315,16 +330,16 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
   net::Loop& loop = *net::Loop::current();
   auto session = find(loop.index(), sid);
   if (!session) {
-    send_error(response, headers, unknown_sid);
+    refuse(response, headers, unknown_sid);
     return;
   }
   if (session->protocol_version() != protocol) {
-    send_error(response, headers, bad_request);  // Node: PROTOCOL_MISMATCH
+    refuse(response, headers, bad_request);  // Node: PROTOCOL_MISMATCH
     return;
   }
   if (websocket) {
     if (!options.allow_upgrades) {
-      send_error(response, headers, bad_request);
+      refuse(response, headers, bad_request);
       return;
     }
     // The probe socket: accepted, then the session decides (a second WebSocket for a
@@ -344,6 +359,7 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
   } else if (request.method() == "POST") {
     session->on_post(request.body(), request.header("Content-Type") == "application/octet-stream", std::move(reply));
   } else {
+    count_refusal(bad_request);
     reply.send_error(bad_request, error_message(bad_request));
   }
 }
@@ -352,18 +368,18 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
                             std::vector<std::pair<std::string, std::string>> headers,
                             std::vector<std::pair<std::string, std::string>> hooked) {
   if (request.method() != "GET") {
-    send_error(response, headers, bad_handshake_method);
+    refuse(response, headers, bad_handshake_method);
     return;
   }
   if (options.allow_request) {
     std::string error;
     if (!options.allow_request(request, error)) {
-      send_error(response, headers, forbidden, error);
+      refuse(response, headers, forbidden, error);
       return;
     }
   }
   if (protocol == Protocol::v3 && !options.allow_eio3) {
-    send_error(response, headers, unsupported_protocol_version);
+    refuse(response, headers, unsupported_protocol_version);
     return;
   }
   net::Loop& loop = *net::Loop::current();
@@ -403,6 +419,7 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
   state_->http = &http;
   state_->options = std::move(options);
   state_->threads.resize(http.threads());
+  state_->stats = std::make_unique<detail::LoopStats[]>(http.threads());
 
   ws::Behavior& behavior = state_->websocket_route.behavior;
   behavior.max_message_size = state_->options.max_http_buffer_size;
@@ -458,6 +475,33 @@ void Server::on_connection(std::function<void(Socket&)> handler) { state_->on_co
 const ServerOptions& Server::options() const noexcept { return state_->options; }
 
 std::size_t Server::session_count() const noexcept { return state_->session_count.load(std::memory_order_relaxed); }
+
+Server::Stats Server::stats() const {
+  Stats stats;
+  std::uint64_t opened = 0, closed = 0;
+  for (std::size_t i = 0; i < state_->threads.size(); ++i) {
+    const detail::LoopStats& loop = state_->stats[i];
+    opened += loop.websocket_opened.get();
+    closed += loop.websocket_closed.get();
+    for (std::size_t code = 0; code < Stats::refusal_codes; ++code) stats.refused[code] += loop.refused[code].get();
+  }
+  stats.websocket = opened > closed ? static_cast<std::size_t>(opened - closed) : 0;
+  std::size_t sessions = session_count();
+  stats.polling = sessions > stats.websocket ? sessions - stats.websocket : 0;
+  return stats;
+}
+
+std::string_view Server::refusal_reason(int code) noexcept {
+  switch (code) {
+    case 0: return "unknown_transport";
+    case 1: return "unknown_sid";
+    case 2: return "bad_handshake_method";
+    case 3: return "bad_request";
+    case 4: return "forbidden";
+    case 5: return "unsupported_protocol_version";
+  }
+  return "unknown";
+}
 
 SharedPacket Server::make_packet(std::string_view data, bool binary) {
   SharedPacket packet;

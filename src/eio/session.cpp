@@ -75,7 +75,10 @@ Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol 
 }
 
 Session::~Session() {
-  if (state_ != State::closed) server_.session_count.fetch_sub(1, std::memory_order_relaxed);
+  if (state_ != State::closed) {
+    server_.session_count.fetch_sub(1, std::memory_order_relaxed);
+    if (websocket_ || websocket_lost_) server_.stats[loop_->index()].websocket_closed.add(1);
+  }
 }
 
 void Session::start_polling(Reply handshake_reply) {
@@ -97,6 +100,7 @@ void Session::start_polling(Reply handshake_reply) {
 
 void Session::start_websocket(ws::detail::Socket& socket) {
   websocket_ = &socket;
+  server_.stats[loop_->index()].websocket_opened.add(1);
   std::string open;
   append_text_packet(open, PacketType::open,
                      open_payload(id_, false, static_cast<std::uint32_t>(server_.options.ping_interval.count()),
@@ -331,6 +335,7 @@ void Session::finish_upgrade() {
   if (pending_get_) flush_poll(PacketType::noop);
   websocket_ = probe_;
   probe_ = nullptr;
+  server_.stats[loop_->index()].websocket_opened.add(1);
   probed_ = false;
   auto packets = std::move(buffer_);
   buffer_.clear();
@@ -494,6 +499,7 @@ void Session::close(std::string_view reason) {
   }
   abandon_probe();
   server_.session_count.fetch_sub(1, std::memory_order_relaxed);  // closed, even if it lingers
+  if (websocket_ || websocket_lost_) server_.stats[loop_->index()].websocket_closed.add(1);
   if (awaiting_last_poll_) {
     // Stays findable for the client's next GET (see on_poll): a moment for one that
     // raced the client's own close packet, longer for the close packet to deliver.

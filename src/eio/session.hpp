@@ -54,15 +54,30 @@ struct ThreadSessions {
   std::unordered_map<std::string, std::shared_ptr<Session>> by_id;
 };
 
+// Per loop, for Server::stats(): written only on that loop's thread.
+struct LoopStats {
+  net::LoopCounter websocket_opened;  // sessions whose transport became WebSocket
+  net::LoopCounter websocket_closed;  // ... and closed while on it
+  net::LoopCounter refused[Server::Stats::refusal_codes];
+};
+
 // What every session of a server shares.
 struct ServerState : std::enable_shared_from_this<ServerState> {
   http::Server* http = nullptr;
   ServerOptions options;
   std::function<void(Socket&)> on_connection;
   ws::detail::Route websocket_route;  // the WebSocket transport's behaviour
+  // Before `threads`: a session destroyed with the maps still counts its close here.
+  std::unique_ptr<LoopStats[]> stats;  // one per loop
   std::vector<ThreadSessions> threads;
   std::atomic<std::size_t> session_count{0};
   std::string upgrades_json;
+
+  // Counts an Engine.IO error answer on the calling loop.
+  void count_refusal(int code);
+  // Answers {"code", "message"} with 400/403, and counts it.
+  void refuse(http::Response& response, const std::vector<std::pair<std::string, std::string>>& headers, int code,
+              std::string_view message = {});
 
   void handle(http::Request& request, http::Response& response);
   // `headers`: CORS and hook headers for HTTP answers; `hooked`: the hooks' only, for a

@@ -76,6 +76,27 @@ std::uint16_t Server::port() const noexcept { return impl_->listener ? impl_->li
 
 unsigned Server::threads() const noexcept { return impl_->loops.size(); }
 
+std::vector<Server::LoopStats> Server::loop_stats() const {
+  std::vector<LoopStats> stats(impl_->loops.size());
+  for (unsigned i = 0; i < stats.size(); ++i) {
+    const net::LoopCounters& counters = impl_->loops.loop(i).counters();
+    stats[i].bytes_in = counters.bytes_in.get();
+    stats[i].bytes_out = counters.bytes_out.get();
+    stats[i].slow_consumer_disconnects = counters.slow_consumer_disconnects.get();
+  }
+  return stats;
+}
+
+void Server::post(unsigned loop, std::function<void()> fn) { impl_->loops.loop(loop).post(std::move(fn)); }
+
+std::optional<unsigned> Server::current_loop() const noexcept {
+  net::Loop* current = net::Loop::current();
+  if (!current || current->index() >= impl_->loops.size() || &impl_->loops.loop(current->index()) != current) {
+    return std::nullopt;
+  }
+  return current->index();
+}
+
 void Server::run() { impl_->loops.run(); }
 
 void Server::on_termination_signal(std::function<void(int)> handler) {

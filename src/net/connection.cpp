@@ -166,6 +166,7 @@ WriteStatus Connection::queued(std::size_t n) {
   if (buffered_ > limits_.hard_limit) {
     spdlog::warn("disconnecting slow consumer {}:{}: {} bytes queued, past the limit of {}",
                  remote_address(), remote_port_, buffered_, limits_.hard_limit);
+    loop_->counters().slow_consumer_disconnects.add(1);
     close(CloseReason::slow_consumer);
     return WriteStatus::dropped;
   }
@@ -209,6 +210,7 @@ void Connection::flush() {
       return;
     }
     auto remaining = static_cast<std::size_t>(sent);
+    loop_->counters().bytes_out.add(remaining);
     buffered_ -= remaining;
     std::size_t done = 0;
     for (Segment& segment : queue_) {
@@ -258,6 +260,7 @@ Connection::ReadResult Connection::read_once() {
     n = ::recv(fd_, buffer.data(), buffer.size(), 0);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
+    loop_->counters().bytes_in.add(static_cast<std::uint64_t>(n));
     // While ending, the peer's bytes are read only to find its EOF.
     if (state_ == State::open && protocol_) protocol_->on_data(*this, buffer.first(static_cast<std::size_t>(n)));
     return static_cast<std::size_t>(n) == buffer.size() ? ReadResult::full : ReadResult::partial;

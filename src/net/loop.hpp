@@ -5,8 +5,10 @@
 // Thread safety: post() and stop() may be called from any thread; everything else
 // only from the loop's own thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -25,6 +27,24 @@ struct LoopOptions {
   // Every connection of this loop reads into this one buffer; an idle connection holds
   // no read buffer at all.
   std::size_t read_buffer_size = 256 * 1024;
+};
+
+// Counters of one loop, for metrics. Written only by the loop's own thread (a plain
+// load and store, no locked instruction: one writer), read from any thread with a
+// relaxed load — a snapshot may be a moment old, never torn.
+class LoopCounter {
+ public:
+  void add(std::uint64_t n) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+struct LoopCounters {
+  LoopCounter bytes_in;   // read from sockets
+  LoopCounter bytes_out;  // taken by the kernel (sendmsg)
+  LoopCounter slow_consumer_disconnects;  // closed for passing WriteLimits::hard_limit
 };
 
 class Loop {
@@ -72,6 +92,9 @@ class Loop {
   // Every live connection of this loop (for shutdown).
   void for_each_connection(const std::function<void(Connection&)>& fn);
   std::size_t connection_count() const noexcept;
+  // This loop's counters: written on its thread, readable from any.
+  LoopCounters& counters() noexcept { return counters_; }
+  const LoopCounters& counters() const noexcept { return counters_; }
 
  private:
   struct Impl;
@@ -80,6 +103,7 @@ class Loop {
   void end_turn();
 
   unsigned index_;
+  LoopCounters counters_;
   TimerWheel timers_;
   std::unique_ptr<std::byte[]> read_storage_;
   std::span<std::byte> read_buffer_;

@@ -30,6 +30,18 @@ ThreadTopics& HubState::local() {
 }
 
 
+void HubState::count_refusal(int status) {
+  net::Loop* loop = net::Loop::current();
+  if (!loop || loop->index() >= threads.size()) return;
+  RefusalCounters& counters = refused[loop->index()];
+  switch (status) {
+    case 0: counters.rejected.add(1); break;
+    case 403: counters.forbidden_origin.add(1); break;
+    case 426: counters.upgrade_required.add(1); break;
+    default: counters.bad_request.add(1);
+  }
+}
+
 void HubState::deliver(ThreadTopics& topics, std::string_view name, const SharedBuffer& frame,
                        std::size_t header_size, bool binary, const Socket* exclude) {
   auto it = topics.topics.find(std::string(name));
@@ -83,6 +95,7 @@ void HubState::publish(std::string_view topic, std::string_view message, bool bi
 Hub::Hub(http::Server& server) : state_(std::make_shared<detail::HubState>()) {
   state_->server = &server;
   state_->threads.resize(server.loops().size());
+  state_->refused = std::make_unique<detail::RefusalCounters[]>(server.loops().size());
 }
 
 Hub::~Hub() = default;
@@ -97,6 +110,18 @@ void Hub::route(std::string path, Behavior behavior) {
   state_->server->router().get(std::move(path), [r](http::Request& req, http::Response& res) {
     accept(*r, req, res, {});
   });
+}
+
+Hub::Stats Hub::stats() const {
+  Stats stats;
+  for (std::size_t i = 0; i < state_->threads.size(); ++i) {
+    const detail::RefusalCounters& loop = state_->refused[i];
+    stats.bad_request += loop.bad_request.get();
+    stats.upgrade_required += loop.upgrade_required.get();
+    stats.forbidden_origin += loop.forbidden_origin.get();
+    stats.rejected += loop.rejected.get();
+  }
+  return stats;
 }
 
 void Hub::publish(std::string_view topic, std::string_view message, bool binary) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/session.hpp"
+#include "ws/hub.hpp"
 #include "ws/handshake.hpp"
 
 namespace switchboard::ws::detail {
@@ -13,6 +14,7 @@ void accept(const Route& route, http::Request& request, http::Response& response
   if (result.status) {
     spdlog::debug("WebSocket handshake from {} refused ({}): {}", request.remote_address(), result.status,
                   result.error);
+    if (route.hub) route.hub->count_refusal(result.status);
     if (result.status == 426) response.header("Sec-WebSocket-Version", "13").header("Upgrade", "websocket");
     response.send(result.status, result.error + "\n");
     return;
@@ -22,6 +24,7 @@ void accept(const Route& route, http::Request& request, http::Response& response
   upgrade.user_data() = std::move(user_data);
   if (route.behavior.upgrade) route.behavior.upgrade(upgrade);
   if (upgrade.rejected()) {
+    if (route.hub) route.hub->count_refusal(0);
     response.send(upgrade.reject_status(), upgrade.reject_body());
     return;
   }

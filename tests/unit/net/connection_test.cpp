@@ -238,6 +238,12 @@ class Server {
   }
   std::uint16_t port() const { return listener_->port(); }
   Listener& listener() { return *listener_; }
+  // The loops' counters, summed (LoopCounters: any thread).
+  std::uint64_t sum(LoopCounter LoopCounters::*counter) {
+    std::uint64_t total = 0;
+    for (unsigned i = 0; i < loops_.size(); ++i) total += (loops_.loop(i).counters().*counter).get();
+    return total;
+  }
 
   // Runs `fn` on the connection's loop thread and waits for it.
   static void run_on(Connection* c, std::function<void(Connection&)> fn) {
@@ -512,6 +518,24 @@ TEST_P(ConnectionTest, SlowConsumerIsDisconnectedPastTheHardLimit) {
     for (auto [status, closing] : writes) backpressure |= status == WriteStatus::backpressure;
     EXPECT_TRUE(backpressure) << "backpressure is reported before the limit is passed";
   });
+  EXPECT_EQ(server.sum(&LoopCounters::slow_consumer_disconnects), 1u);
+}
+
+TEST_P(ConnectionTest, LoopCountersCountBytesBothWays) {
+  hooks.data = [](Connection& c, std::string_view text) { c.write(text); };
+  Server server(threads(), observed, hooks);
+  EXPECT_EQ(server.sum(&LoopCounters::bytes_in), 0u);
+  Client client(server.port());
+  client.send("hello, loop");
+  EXPECT_EQ(client.read(11).data, "hello, loop");
+  // Counted right after sendmsg returns, which may be a moment after the client read.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server.sum(&LoopCounters::bytes_out) < 11 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(server.sum(&LoopCounters::bytes_out), 11u);
+  EXPECT_EQ(server.sum(&LoopCounters::bytes_in), 11u);
+  EXPECT_EQ(server.sum(&LoopCounters::slow_consumer_disconnects), 0u);
 }
 
 TEST_P(ConnectionTest, OnDrainFollowsBackpressureOnceThePeerReads) {

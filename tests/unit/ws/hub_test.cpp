@@ -208,6 +208,38 @@ TEST(Hub, UpgradeHookRejectsOrAttachesData) {
   auto future = opened_with.get_future();
   ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(future.get(), "user-7/chat.v2");
+  Hub::Stats stats = server.hub().stats();
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(stats.bad_request + stats.upgrade_required + stats.forbidden_origin, 0u);
+}
+
+TEST_P(HubThreads, StatsCountRefusedHandshakesByKind) {
+  Running server(GetParam(), [](Hub& hub) {
+    Behavior b;
+    b.allowed_origins = {"https://app.example"};
+    hub.route("/ws", std::move(b));
+  });
+  auto exchange = [&](std::string request) {
+    Client c(server.port(), Client::NoHandshake{});
+    return c.http_body(request);
+  };
+  // 426: a plain GET, and a version other than 13.
+  ASSERT_TRUE(exchange("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(exchange("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"));
+  // 400: a key that is not 16 bytes.
+  ASSERT_TRUE(exchange("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  // 403: an origin outside the list; then one inside it opens.
+  Client refused(server.port(), "Origin: https://evil.example\r\n");
+  EXPECT_TRUE(refused.head().starts_with("HTTP/1.1 403")) << refused.head();
+  Client accepted(server.port(), "Origin: https://app.example\r\n");
+  ASSERT_TRUE(accepted.upgraded()) << accepted.head();
+  Hub::Stats stats = server.hub().stats();
+  EXPECT_EQ(stats.upgrade_required, 2u);
+  EXPECT_EQ(stats.bad_request, 1u);
+  EXPECT_EQ(stats.forbidden_origin, 1u);
+  EXPECT_EQ(stats.rejected, 0u);
 }
 
 TEST(Hub, SendReportsBackpressureThenDrainThenDropped) {

@@ -1,0 +1,374 @@
+// GET /metrics after real traffic: the text parses as Prometheus exposition format
+// (HELP and TYPE before each family's samples, counters named *_total, label values
+// escaped), and the numbers moved exactly as the traffic says — connections by
+// transport, sockets and rooms by namespace, events in/out by name, bytes, rate-limit
+// drops, handshake failures by reason, loop lag — with the official socket.io-client.
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  startServer, chatClient, connected, connectError, httpExchange, withTimeout, signJwt, WebSocket,
+} from './helpers.mjs';
+
+const sockets = new Set();
+afterEach(() => {
+  for (const s of sockets) s.disconnect();
+  sockets.clear();
+});
+
+function client(server, nsp, opts = {}) {
+  const socket = chatClient(server.url(nsp), opts);
+  sockets.add(socket);
+  return socket;
+}
+
+/**
+ * Parses the exposition text strictly; returns { samples: Map('name{a="x",b="y"}' → number),
+ * types: Map(name → type) }. Label sets are keyed with labels sorted by name.
+ */
+export function parseProm(text) {
+  const types = new Map();
+  const helps = new Map();
+  const samples = new Map();
+  assert.ok(text.endsWith('\n'), 'the text ends with a line feed');
+  let family = null;
+  for (const line of text.slice(0, -1).split('\n')) {
+    let m;
+    if ((m = line.match(/^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/))) {
+      assert.ok(!helps.has(m[1]), `one HELP for ${m[1]}`);
+      helps.set(m[1], m[2]);
+      family = m[1];
+      continue;
+    }
+    if ((m = line.match(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/))) {
+      assert.ok(!types.has(m[1]), `one TYPE for ${m[1]}`);
+      assert.equal(m[1], family, 'TYPE follows its HELP');
+      if (m[2] === 'counter') assert.match(m[1], /_total$/, 'a counter is named *_total');
+      types.set(m[1], m[2]);
+      continue;
+    }
+    assert.ok(!line.startsWith('#'), `no other comments: ${line}`);
+    m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/);
+    assert.ok(m, `a sample line: ${JSON.stringify(line)}`);
+    const [, name, , labelText = '', value] = m;
+    assert.equal(name, family, `sample ${name} inside its family`);
+    assert.ok(types.has(name), `TYPE before the samples of ${name}`);
+    const labels = [];
+    const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\[\\"n])*)"(,|$)/gy;
+    let consumed = 0;
+    let lm;
+    while (consumed < labelText.length && (lm = labelRe.exec(labelText))) {
+      labels.push([lm[1], lm[2]]);
+      consumed = labelRe.lastIndex;
+    }
+    assert.equal(consumed, labelText.length, `labels parse: ${labelText}`);
+    labels.sort((a, b) => a[0].localeCompare(b[0]));
+    const key = labels.length ? `${name}{${labels.map(([k, v]) => `${k}="${v}"`).join(',')}}` : name;
+    assert.ok(!samples.has(key), `one sample for ${key}`);
+    const number = value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : Number(value);
+    assert.ok(!Number.isNaN(number) || value === 'NaN', `a number: ${value}`);
+    samples.set(key, number);
+  }
+  return { samples, types };
+}
+
+async function scrape(server, headers = {}) {
+  const res = await fetch(server.url('/metrics'), { headers });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  return parseProm(await res.text());
+}
+
+/** value(after) - value(before) for every key of `expected`, compared exactly. */
+function assertMoved(before, after, expected) {
+  const moved = {};
+  for (const key of Object.keys(expected)) {
+    assert.ok(after.samples.has(key), `${key} is exposed`);
+    moved[key] = after.samples.get(key) - (before.samples.get(key) ?? 0);
+  }
+  assert.deepEqual(moved, expected);
+}
+
+const ev = (dir, name) => `switchboard_events_${dir}_total{event="${name}"}`;
+const conn = (t) => `switchboard_connections{transport="${t}"}`;
+
+describe('/metrics', () => {
+  let server;
+  before(async () => { server = await startServer(['--threads', '2']); });
+  after(async () => { await server?.stop(); });
+
+  it('exposes every family with HELP and TYPE', async () => {
+    const { types, samples } = await scrape(server);
+    assert.deepEqual(Object.fromEntries(types), {
+      switchboard_connections: 'gauge',
+      switchboard_socketio_sockets: 'gauge',
+      switchboard_rooms: 'gauge',
+      switchboard_events_in_total: 'counter',
+      switchboard_events_out_total: 'counter',
+      switchboard_bytes_in_total: 'counter',
+      switchboard_bytes_out_total: 'counter',
+      switchboard_dropped_total: 'counter',
+      switchboard_slow_consumer_disconnects_total: 'counter',
+      switchboard_handshake_failures_total: 'counter',
+      switchboard_event_loop_lag_seconds: 'gauge',
+    });
+    for (const nsp of ['/', '/chat', '/notifications', '/dashboard']) {
+      assert.equal(samples.get(`switchboard_socketio_sockets{namespace="${nsp}"}`), 0, nsp);
+    }
+    for (const loop of ['0', '1']) {
+      const lag = samples.get(`switchboard_event_loop_lag_seconds{loop="${loop}"}`);
+      assert.ok(lag >= 0 && lag < 1, `loop ${loop} lag ${lag}`);
+    }
+    assert.equal(samples.get('switchboard_event_loop_lag_seconds{loop="2"}'), undefined, 'one gauge per loop');
+  });
+
+  it('counts connections, sockets, rooms, events and bytes exactly', async () => {
+    const before = await scrape(server);
+    const alice = client(server, '/', { transports: ['websocket'] });
+    const bob = client(server, '/', { transports: ['websocket'] });
+    const carol = client(server, '/chat', { transports: ['polling'] });
+    await Promise.all([connected(alice), connected(bob), connected(carol)]);
+
+    assert.deepEqual(await alice.request('join-room', 'metrics'), { success: true });
+    assert.deepEqual(await bob.request('join-room', 'metrics'), { success: true });
+    await alice.next('user-joined');
+    const message = { id: 'm1', userId: alice.id, username: 'Alice', text: 'hello', timestamp: Date.now() };
+    assert.deepEqual(await alice.request('send-message', { roomId: 'metrics', message }), { success: true });
+    await Promise.all([alice.next('new-message'), bob.next('new-message')]);
+    alice.emit('typing', { roomId: 'metrics', username: 'Alice' });
+    await bob.next('user-typing');
+    alice.emit('not-in-the-contract', 1);
+    alice.emit('also-not', 2);
+    // An HTTP API publish into the room: one "other" event per member.
+    const res = await fetch(server.url('/api/publish'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ room: 'metrics', event: 'ticker', data: { price: 1 } }),
+    });
+    assert.equal(res.status, 200);
+    await Promise.all([alice.next('ticker'), bob.next('ticker')]);
+    // The two "other" events went before the publish on alice's connection, but were
+    // read on the server's loop: wait until they are counted.
+    let after;
+    await withTimeout((async () => {
+      for (;;) {
+        after = await scrape(server);
+        if (after.samples.get(ev('in', 'other')) - (before.samples.get(ev('in', 'other')) ?? 0) >= 2) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the custom events to be counted');
+
+    assertMoved(before, after, {
+      [conn('websocket')]: 2,
+      [conn('polling')]: 1,
+      [conn('native_ws')]: 0,
+      [conn('sse')]: 0,
+      'switchboard_socketio_sockets{namespace="/"}': 2,
+      'switchboard_socketio_sockets{namespace="/chat"}': 1,
+      'switchboard_socketio_sockets{namespace="/notifications"}': 0,
+      'switchboard_rooms{kind="chat",namespace="/"}': 1,
+      'switchboard_rooms{kind="user",namespace="/"}': 2,
+      'switchboard_rooms{kind="other",namespace="/"}': 2,
+      'switchboard_rooms{kind="user",namespace="/chat"}': 1,
+      'switchboard_rooms{kind="chat",namespace="/chat"}': 0,
+      [ev('in', 'join-room')]: 2,
+      [ev('in', 'send-message')]: 1,
+      [ev('in', 'typing')]: 1,
+      [ev('in', 'other')]: 2,
+      [ev('in', 'new-message')]: 0,
+      [ev('out', 'user-joined')]: 1,
+      [ev('out', 'new-message')]: 2,
+      [ev('out', 'user-typing')]: 1,
+      [ev('out', 'other')]: 2,
+      [ev('out', 'join-room')]: 0,
+      'switchboard_dropped_total{reason="rate_limited"}': 0,
+      'switchboard_dropped_total{reason="volatile"}': 0,
+    });
+    for (const key of ['switchboard_bytes_in_total', 'switchboard_bytes_out_total']) {
+      assert.ok(after.samples.get(key) > before.samples.get(key) + 200, `${key} moved`);
+    }
+
+    // Gone again: the gauges come back down.
+    for (const s of [alice, bob, carol]) s.disconnect();
+    sockets.clear();
+    await withTimeout((async () => {
+      for (;;) {
+        const now = await scrape(server);
+        if (now.samples.get(conn('websocket')) === before.samples.get(conn('websocket')) &&
+            now.samples.get(conn('polling')) === before.samples.get(conn('polling')) &&
+            now.samples.get('switchboard_rooms{kind="chat",namespace="/"}') === 0 &&
+            now.samples.get('switchboard_socketio_sockets{namespace="/"}') === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(), 10_000, 'the connection, socket and room gauges to come back down');
+  });
+
+  it('moves an upgraded session from polling to websocket', async () => {
+    const before = await scrape(server);
+    const upgrader = client(server, '/', { transports: ['polling', 'websocket'] });
+    await connected(upgrader);
+    await withTimeout(new Promise((resolve) => {
+      if (upgrader.io.engine.transport.name === 'websocket') resolve();
+      else upgrader.io.engine.once('upgrade', resolve);
+    }), 5000, 'the upgrade');
+    // The server counts the upgrade when the client's upgrade packet arrives, which
+    // the client's 'upgrade' event does not wait for.
+    let after;
+    await withTimeout((async () => {
+      for (;;) {
+        after = await scrape(server);
+        if (after.samples.get(conn('websocket')) - before.samples.get(conn('websocket')) === 1) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the upgraded session to count as websocket');
+    assertMoved(before, after, { [conn('websocket')]: 1, [conn('polling')]: 0 });
+    upgrader.disconnect();
+    sockets.delete(upgrader);
+    await withTimeout((async () => {
+      for (;;) {
+        const now = await scrape(server);
+        if (now.samples.get(conn('websocket')) === before.samples.get(conn('websocket'))) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the websocket gauge to come back down');
+  });
+
+  it('counts native WebSocket feed and SSE connections while they are open', async () => {
+    const before = await scrape(server);
+    const ws = new WebSocket(server.wsUrl('/ws'));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const controller = new AbortController();
+    const sse = await fetch(server.url('/sse?room=lobby'), { signal: controller.signal });
+    assert.equal(sse.status, 200);
+    const during = await scrape(server);
+    assertMoved(before, during, { [conn('native_ws')]: 1, [conn('sse')]: 1 });
+    ws.close();
+    controller.abort();
+    await withTimeout((async () => {
+      for (;;) {
+        const now = await scrape(server);
+        if (now.samples.get(conn('native_ws')) === 0 && now.samples.get(conn('sse')) === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the native_ws and sse gauges to come back to 0');
+  });
+
+  it('counts Engine.IO refusals by reason', async () => {
+    const before = await scrape(server);
+    const get = (target) => httpExchange(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal((await get('/socket.io/?EIO=4&transport=carrier-pigeon')).responses[0].status, 400);
+    assert.equal((await get('/socket.io/?EIO=4&transport=polling&sid=nope')).responses[0].status, 400);
+    assert.equal((await get('/socket.io/?EIO=4&transport=polling&sid=nope')).responses[0].status, 400);
+    assert.equal((await get('/socket.io/?EIO=3&transport=polling')).responses[0].status, 400);
+    const after = await scrape(server);
+    const fail = (reason) => `switchboard_handshake_failures_total{reason="${reason}"}`;
+    assertMoved(before, after, {
+      [fail('unknown_transport')]: 1,
+      [fail('unknown_sid')]: 2,
+      [fail('unsupported_protocol_version')]: 1,
+      [fail('bad_request')]: 0,
+      [fail('forbidden')]: 0,
+      [fail('authentication_error')]: 0,
+      [fail('ws_upgrade_required')]: 0,
+    });
+  });
+
+  it('counts native WebSocket handshake refusals by reason', async () => {
+    const before = await scrape(server);
+    const get = (head) => httpExchange(server.port, `GET /ws HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n`);
+    assert.equal((await get('')).responses[0].status, 426);
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n';
+    assert.equal((await get(`${upgrade}Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n`)).responses[0].status, 400);
+    const after = await scrape(server);
+    const fail = (reason) => `switchboard_handshake_failures_total{reason="${reason}"}`;
+    assertMoved(before, after, {
+      [fail('ws_upgrade_required')]: 1,
+      [fail('ws_bad_request')]: 1,
+      [fail('ws_forbidden_origin')]: 0,
+      [fail('ws_rejected')]: 0,
+      [fail('bad_request')]: 0,
+    });
+  });
+});
+
+describe('/metrics: rate limits and auth', () => {
+  let server;
+  const secret = 'metrics-secret';
+  before(async () => {
+    server = await startServer(['--threads', '2', '--rate-limit-burst', '3', '--rate-limit-per-second', '1',
+      '--jwt-secret', secret]);
+  });
+  after(async () => { await server?.stop(); });
+
+  it('counts events dropped by the rate limit, and refused tokens', async () => {
+    const token = (id) => signJwt({ id, exp: Math.floor(Date.now() / 1000) + 600 }, secret);
+    const before = await scrape(server);
+
+    const refused = client(server, '/', { auth: {} });
+    const error = await connectError(refused);
+    assert.equal(error.message, 'Authentication error');
+    const forged = client(server, '/chat', { auth: { token: token('x').slice(0, -3) + 'AAA' } });
+    assert.equal((await connectError(forged)).message, 'Authentication error');
+
+    const alice = client(server, '/', { auth: { token: token('alice') } });
+    const bob = client(server, '/', { auth: { token: token('bob') } });
+    await Promise.all([connected(alice), connected(bob)]);
+    await alice.request('join-room', 'busy');
+    await bob.request('join-room', 'busy');
+    // Five events in the bucket's burst of 3 (1 left after the joins): the typing events
+    // bob gets are the admitted ones, the rest were dropped.
+    const sent = 10;
+    for (let i = 0; i < sent; i++) alice.emit('typing', { roomId: 'busy', username: 'A' });
+    await alice.next('rate-limited');
+    // A marker after the burst, once a token is back: everything before it is settled.
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.deepEqual(await alice.request('leave-room', 'busy'), { success: true });
+    const admitted = bob.received('user-typing').length;
+    assert.ok(admitted >= 1 && admitted < sent, `admitted ${admitted}`);
+
+    const after = await scrape(server);
+    assertMoved(before, after, {
+      'switchboard_handshake_failures_total{reason="authentication_error"}': 2,
+      'switchboard_dropped_total{reason="rate_limited"}': sent - admitted,
+      [ev('in', 'typing')]: sent,
+      [ev('out', 'user-typing')]: admitted,
+      [ev('in', 'join-room')]: 2,
+      [ev('in', 'leave-room')]: 1,
+    });
+    assert.ok(after.samples.get(ev('out', 'rate-limited')) - (before.samples.get(ev('out', 'rate-limited')) ?? 0) >= 1);
+  });
+});
+
+describe('/metrics modes', () => {
+  it('metrics = "api-key" needs the key; "off" answers 404', async () => {
+    process.env.SWITCHBOARD_API_KEY = 'k1';
+    let guarded;
+    try {
+      guarded = await startServer(['--metrics', 'api-key']);
+    } finally {
+      delete process.env.SWITCHBOARD_API_KEY;
+    }
+    try {
+      assert.equal((await fetch(guarded.url('/metrics'))).status, 401);
+      assert.equal((await fetch(guarded.url('/metrics'), { headers: { Authorization: 'Bearer k2' } })).status, 401);
+      const before = await scrape(guarded, { Authorization: 'Bearer k1' });
+      // The /ws feed refuses an upgrade without the key: a ws_rejected handshake.
+      const ws = new WebSocket(guarded.wsUrl('/ws'));
+      ws.on('error', () => {});
+      const status = await new Promise((resolve) => ws.once('unexpected-response', (req, res) => resolve(res.statusCode)));
+      ws.terminate();
+      assert.equal(status, 401);
+      const after = await scrape(guarded, { Authorization: 'Bearer k1' });
+      assertMoved(before, after, { 'switchboard_handshake_failures_total{reason="ws_rejected"}': 1 });
+    } finally {
+      await guarded.stop();
+    }
+    const off = await startServer(['--metrics', 'off']);
+    try {
+      assert.equal((await fetch(off.url('/metrics'))).status, 404);
+    } finally {
+      await off.stop();
+    }
+  });
+});
