@@ -15,6 +15,7 @@
 #                         available)
 #   --scenarios LIST      comma-separated, from: connect-ws,connect-polling,echo100,
 #                         echo1000,echo100-binary,fanout,fanout-max,idle (default: all)
+#   --fanout-members N    clients in the fanout room (default 10,000; 1,000 with --quick)
 #   --server-cpu N        CPU for the server (default 0)
 #   --loadgen-cpu N       CPU for sb-loadgen (default 1)
 #   --out DIR             where the raw JSON and logs go (default build/bench-results/sio-DATE)
@@ -31,6 +32,7 @@ cd "$ROOT"
 COMMAND_LINE="bench/run-sio.sh${*:+ $*}"
 
 QUICK=0
+FANOUT_MEMBERS=""
 RUNS=3
 SERVERS=""
 SCENARIOS="connect-ws,connect-polling,echo100,echo1000,echo100-binary,fanout,fanout-max,idle"
@@ -47,6 +49,7 @@ while (($#)); do
     --runs) RUNS=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
+    --fanout-members) FANOUT_MEMBERS=$2; shift ;;
     --server-cpu) SERVER_CPU=$2; shift ;;
     --loadgen-cpu) LOADGEN_CPU=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -62,7 +65,7 @@ if ((QUICK)); then
 else
   WARMUP=2; DURATION=10; IDLE_CONNECTIONS=10000; IDLE_HOLD=10
 fi
-FANOUT_MEMBERS=1000
+if ((QUICK)); then FANOUT_MEMBERS=${FANOUT_MEMBERS:-1000}; else FANOUT_MEMBERS=${FANOUT_MEMBERS:-10000}; fi
 FANOUT_RATE=100
 
 log() { echo "run-sio: $*" >&2; }
