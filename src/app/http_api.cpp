@@ -117,6 +117,20 @@ bool authorized(const http::Request& req, const std::string& key) {
   return api_key_matches(header.substr(scheme.size()), key);
 }
 
+namespace {
+
+// The request's JSON body once its API key passed; else the 401 or 400 was sent.
+std::optional<json::object> authorized_body(http::Request& req, http::Response& res, const std::string& key) {
+  if (!authorized(req, key)) {
+    res.header("WWW-Authenticate", "Bearer");
+    send_error(res, 401, "a valid API key is required: Authorization: Bearer <key>");
+    return std::nullopt;
+  }
+  return read_body(req, res);
+}
+
+}  // namespace
+
 void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOptions options) {
   auto shared = std::make_shared<const std::pair<NamespaceTable, HttpApiOptions>>(std::move(namespaces),
                                                                                   std::move(options));
@@ -126,12 +140,7 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
   router.post(
       "/api/publish",
       [shared](http::Request& req, http::Response& res) {
-        if (!authorized(req, shared->second.api_key)) {
-          res.header("WWW-Authenticate", "Bearer");
-          send_error(res, 401, "a valid API key is required: Authorization: Bearer <key>");
-          return;
-        }
-        auto body = read_body(req, res);
+        auto body = authorized_body(req, res, shared->second.api_key);
         if (!body) return;
         auto room = required_string(*body, "room", res);
         if (!room) return;
@@ -146,12 +155,7 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
   router.post(
       "/api/broadcast",
       [shared](http::Request& req, http::Response& res) {
-        if (!authorized(req, shared->second.api_key)) {
-          res.header("WWW-Authenticate", "Bearer");
-          send_error(res, 401, "a valid API key is required: Authorization: Bearer <key>");
-          return;
-        }
-        auto body = read_body(req, res);
+        auto body = authorized_body(req, res, shared->second.api_key);
         if (!body) return;
         auto emission = read_emission(*body, shared->first, res);
         if (!emission) return;
