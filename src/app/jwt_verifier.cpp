@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "core/encoding.hpp"
+
 namespace switchboard::app {
 
 namespace {
@@ -41,37 +43,8 @@ bool is_rsa(JwtAlgorithm a) noexcept {
   return a == JwtAlgorithm::RS256 || a == JwtAlgorithm::RS384 || a == JwtAlgorithm::RS512;
 }
 
-// RFC 7515 §2: base64url without padding. Anything else (padding, '+', '/', spaces) is
-// refused rather than tolerated, so that one token has one spelling.
-std::optional<std::string> base64url_decode(std::string_view text) {
-  auto value_of = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-  };
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    int v = value_of(c);
-    if (v < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out.push_back(static_cast<char>((bits >> count) & 0xff));
-    }
-  }
-  return out;
-}
-
 std::optional<boost::json::object> json_object_of(std::string_view segment) {
-  auto bytes = base64url_decode(segment);
+  auto bytes = core::base64url_decode(segment);  // RFC 7515 §2: one spelling per token
   if (!bytes) return std::nullopt;
   boost::system::error_code ec;
   auto value = boost::json::parse(*bytes, ec);

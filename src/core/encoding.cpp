@@ -1,5 +1,10 @@
 #include "core/encoding.hpp"
 
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 namespace switchboard::core {
@@ -14,6 +19,15 @@ int decode_char(char c) noexcept {
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
+}
+
+constexpr char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int decode_url_char(char c) noexcept {
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  if (c == '+' || c == '/') return -1;
+  return decode_char(c);
 }
 
 }  // namespace
@@ -59,6 +73,50 @@ std::optional<std::string> base64_decode(std::string_view text) {
     if (pad < 1) out += char(v & 0xff);
   }
   return out;
+}
+
+std::string base64url_encode(std::span<const std::byte> bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  unsigned bits = 0;
+  int count = 0;
+  for (std::byte byte : bytes) {
+    bits = (bits << 8) | unsigned(byte);
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      out += url_alphabet[(bits >> count) & 63];
+    }
+  }
+  if (count > 0) out += url_alphabet[(bits << (6 - count)) & 63];
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int v = decode_url_char(c);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string random_base64url(std::size_t bytes) {
+  std::vector<unsigned char> random(bytes);
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  return base64url_encode(std::as_bytes(std::span(random)));
 }
 
 std::array<std::byte, 20> sha1(std::string_view text) {

@@ -1,6 +1,7 @@
 #pragma once
 // Byte encodings the protocols need: base64 (WebSocket accept keys, Engine.IO binary
-// over polling) and SHA-1 (RFC 6455 §4.2.2). Pure functions.
+// over polling), base64url (ids, JWT) and SHA-1 (RFC 6455 §4.2.2). Pure functions, but
+// for random_base64url.
 
 #include <array>
 #include <cstddef>
@@ -17,6 +18,14 @@ inline std::string base64_encode(std::string_view text) {
 }
 // Strict RFC 4648 decoding with padding; nullopt on any character outside the alphabet.
 std::optional<std::string> base64_decode(std::string_view text);
+
+// RFC 4648 §5 base64url without padding (RFC 7515 §2): session and socket ids, JWT
+// segments. Decoding refuses padding, characters outside the alphabet and a length no
+// encoding has (4n+1), so that one value has one spelling in its alphabet.
+std::string base64url_encode(std::span<const std::byte> bytes);
+std::optional<std::string> base64url_decode(std::string_view text);
+// `bytes` from OpenSSL's CSPRNG, base64url: an unguessable id (16 bytes: 22 characters).
+std::string random_base64url(std::size_t bytes);
 
 std::array<std::byte, 20> sha1(std::string_view text);
 

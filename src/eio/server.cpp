@@ -1,6 +1,5 @@
 #include <switchboard/engineio.hpp>
 
-#include <openssl/rand.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -67,23 +66,11 @@ int base64url_value(char c) {
 // OpenSSL's CSPRNG (22 base64url characters). The loop is in the id so that a request
 // reaching any loop finds the session's loop without a shared table.
 std::string make_sid(unsigned loop) {
-  unsigned char random[16];
-  if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("RAND_bytes failed");
   std::string sid;
   sid.reserve(24);
   sid += base64url[(loop >> 6) & 63];
   sid += base64url[loop & 63];
-  unsigned bits = 0;
-  int count = 0;
-  for (unsigned char byte : random) {
-    bits = (bits << 8) | byte;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      sid += base64url[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) sid += base64url[(bits << (6 - count)) & 63];
+  sid += core::random_base64url(16);
   return sid;
 }
 

@@ -1,7 +1,6 @@
 // Socket.IO sockets: one client's connection to one namespace.
 
 #include <stdexcept>
-#include <openssl/rand.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
@@ -45,25 +44,7 @@ Args args_of(Packet& packet, std::size_t skip) {
 
 }  // namespace
 
-std::string make_socket_id() {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  unsigned char random[16];
-  if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("RAND_bytes failed");
-  std::string id;
-  id.reserve(22);
-  unsigned bits = 0;
-  int count = 0;
-  for (unsigned char byte : random) {
-    bits = (bits << 8) | byte;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      id += alphabet[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) id += alphabet[(bits << (6 - count)) & 63];
-  return id;
-}
+std::string make_socket_id() { return core::random_base64url(16); }
 
 SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
                        std::optional<SessionStore::Session>* restored)

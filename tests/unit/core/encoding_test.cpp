@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <utility>
+
 #include <random>
 #include <string>
 
@@ -37,6 +40,36 @@ TEST(Base64, DecodesTheRfc4648Vectors) {
   EXPECT_EQ(base64_decode("Zm9vYg=="), "foob");
   EXPECT_EQ(base64_decode("Zm9vYmE="), "fooba");
   EXPECT_EQ(base64_decode("Zm9vYmFy"), "foobar");
+}
+
+std::string url_encode(std::string_view text) {
+  return base64url_encode(std::as_bytes(std::span(text.data(), text.size())));
+}
+
+TEST(Base64url, TheRfc4648VectorsWithoutPadding) {
+  const std::pair<std::string_view, std::string_view> vectors[] = {
+      {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(url_encode(plain), encoded);
+    EXPECT_EQ(base64url_decode(encoded), plain);
+  }
+  // Symbols 62 and 63 are '-' and '_'.
+  EXPECT_EQ(url_encode(std::string_view("\xfb\xff\xbf", 3)), "-_-_");
+  EXPECT_EQ(base64url_decode("-_-_"), std::string("\xfb\xff\xbf", 3));
+}
+
+TEST(Base64url, RefusesPaddingTheStandardAlphabetAndImpossibleLengths) {
+  EXPECT_EQ(base64url_decode("Zg=="), std::nullopt);
+  EXPECT_EQ(base64url_decode("+/+/"), std::nullopt);
+  EXPECT_EQ(base64url_decode("Zm9 v"), std::nullopt);
+  EXPECT_EQ(base64url_decode("Zm9vY"), std::nullopt);  // 4n+1 characters
+}
+
+TEST(Base64url, RandomIdsAre22CharactersAndDiffer) {
+  const std::string a = random_base64url(16), b = random_base64url(16);
+  EXPECT_EQ(a.size(), 22u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(base64url_decode(a).value().size(), 16u);
 }
 
 TEST(Base64, UsesTheStandardAlphabetForTheLastTwoSymbols) {
