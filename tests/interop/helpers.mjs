@@ -60,87 +60,10 @@ export function tempDir(prefix = 'sb-interop-') {
  * Returns { port, pid, child, dir, exited, log(), url(p), wsUrl(p), stop() }.
  */
 export async function startServer(flags = [], { startTimeout = 10_000 } = {}) {
-  const bin = binaryPath();
-  const dir = tempDir('sb-interop-run-');
-  const child = spawn(bin, ['--host', HOST, '--port', '0', ...flags], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let output = '';
-  const keep = 256 * 1024;
-  const append = (chunk) => {
-    output += chunk.toString('utf8');
-    if (output.length > keep) output = output.slice(-keep);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const port = await withTimeout(new Promise((resolve, reject) => {
-    const look = () => {
-      // The log may be coloured: strip ANSI escapes before matching.
-      const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
-      const m = clean.match(/listening on http:\/\/[^\s]*:(\d+)/);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stderr.on('data', look);
-    child.stdout.on('data', look);
-    child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
-    exited.then(({ code, signal }) =>
-      reject(new Error(`switchboard exited before listening (code ${code}, signal ${signal})`)));
-  }), startTimeout, 'switchboard to log "listening on http://HOST:PORT"').catch((e) => {
-    child.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${e.message}\noutput so far:\n${output}`);
-  });
-  const server = {
-    port,
-    pid: child.pid,
-    child,
-    dir,
-    exited,
-    log: () => output,
-    url: (p = '/') => `http://${HOST}:${port}${p}`,
-    wsUrl: (p = '/echo') => `ws://${HOST}:${port}${p}`,
-    running: () => child.exitCode === null && child.signalCode === null,
-    /**
-     * Stops the server with SIGTERM (a graceful shutdown, so the sanitizers' exit
-     * checks run), by its PID, and removes its directory. Throws if the server died,
-     * did not exit with 0, or printed a sanitizer report.
-     */
-    async stop() {
-      const wasRunning = server.running();
-      if (wasRunning) process.kill(child.pid, 'SIGTERM');
-      let result;
-      try {
-        result = await withTimeout(exited, 15_000, 'switchboard to exit after SIGTERM');
-      } catch (e) {
-        child.kill('SIGKILL');
-        await exited;
-        throw new Error(`${e.message}\noutput:\n${output}`);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      if (/Sanitizer|runtime error:/.test(output)) {
-        throw new Error(`the server printed a sanitizer report:\n${output}`);
-      }
-      // A test may have stopped it itself (a shutdown test): then it must have exited 0.
-      if (result.code !== 0) {
-        throw new Error(`the server exited with code ${result.code}, signal ${result.signal}:\n${output}`);
-      }
-    },
-  };
-  // Ready when it answers; the log line comes after listen(), so this is quick.
-  const res = await httpExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  if (!res.responses[0] || res.responses[0].status !== 200) {
-    await server.stop();
-    throw new Error(`switchboard is not ready: GET /healthz gave ${JSON.stringify(res.text)}`);
-  }
+  // The switchboard binary is one binary like the others; its WebSocket tests default
+  // to the echo endpoint.
+  const server = await startBinary(binaryPath(), flags, { startTimeout });
+  server.wsUrl = (p = '/echo') => `ws://${HOST}:${server.port}${p}`;
   return server;
 }
 
