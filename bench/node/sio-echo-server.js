@@ -16,29 +16,9 @@
 
 const http = require('node:http');
 const { Server } = require('socket.io');
+const { parseArgs, serve } = require('./serve.js');
 
-function parseArgs(argv) {
-  const options = { port: 3000, host: '127.0.0.1' };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
-      return argv[++i];
-    };
-    if (arg === '--port') options.port = Number(value());
-    else if (arg === '--host') options.host = value();
-    else if (arg === '--help' || arg === '-h') {
-      console.log('usage: sio-echo-server.js [--port N] [--host 127.0.0.1]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
-  }
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-    throw new Error('--port must be 0..65535');
-  }
-  return options;
-}
-
-const options = parseArgs(process.argv.slice(2));
+const options = parseArgs(process.argv.slice(2), { port: 3000 }, 'sio-echo-server.js [--port N] [--host 127.0.0.1]');
 
 // A plain HTTP server in front, as in a typical deployment: socket.io takes /socket.io/
 // and every other path gets this listener's 404.
@@ -58,14 +38,4 @@ io.on('connection', (socket) => {
   });
 });
 
-server.listen(options.port, options.host, () => {
-  console.log(`listening on ${server.address().port}`);
-});
-
-const stop = () => {
-  io.close();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 500).unref();
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+serve(server, options, () => io.close());
