@@ -7,38 +7,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, WebSocket } from './helpers.mjs';
-
-const PING_INTERVAL = 300;
-const PING_TIMEOUT = 200;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// As in the suite, each wait takes the next event (events are buffered until waited
-// for, so none is lost between two waits).
-function createWebSocket(url) {
-  const socket = new WebSocket(url);
-  socket._eventBuffer = {};
-  socket._pendingPromises = {};
-  for (const eventType of ['open', 'close', 'message']) {
-    socket._eventBuffer[eventType] = [];
-    socket._pendingPromises[eventType] = [];
-    socket.addEventListener(eventType, (event) => {
-      if (socket._pendingPromises[eventType].length) {
-        socket._pendingPromises[eventType].shift()(event);
-      } else {
-        socket._eventBuffer[eventType].push(event);
-      }
-    });
-  }
-  socket.on('error', () => {});
-  return socket;
-}
-
-function waitFor(socket, eventType) {
-  if (socket._eventBuffer[eventType].length) return Promise.resolve(socket._eventBuffer[eventType].shift());
-  return new Promise((resolve) => socket._pendingPromises[eventType].push(resolve));
-}
+import { startServer } from './helpers.mjs';
+import { PING_INTERVAL, PING_TIMEOUT, sleep, createWebSocket, waitFor } from './protocol_suite.mjs';
 
 // The next `count` messages that are not Engine.IO pings.
 async function waitForPackets(socket, count) {
