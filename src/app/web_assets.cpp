@@ -1,7 +1,5 @@
 #include "app/web_assets.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -11,6 +9,9 @@
 #include <stdexcept>
 
 #include <boost/json.hpp>
+
+#include "core/encoding.hpp"
+#include "http/compression.hpp"
 
 namespace switchboard::app {
 
@@ -27,53 +28,24 @@ std::optional<std::string> read_file(const fs::path& path) {
   return std::move(contents).str();
 }
 
-// gzip (windowBits 31) of a whole body; empty on failure.
-std::string gzip(std::string_view body) {
-  z_stream stream{};
-  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&stream, static_cast<uLong>(body.size())), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  stream.avail_in = static_cast<uInt>(body.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  int result = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return result == Z_STREAM_END ? out : std::string();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Whether Accept-Encoding admits gzip (RFC 9110 §12.5.3): named, or covered by "*", with
 // a q-value above 0.
 bool accepts_gzip(std::string_view accept_encoding) {
   double gzip_q = -1, any_q = -1;
   while (!accept_encoding.empty()) {
     auto comma = accept_encoding.find(',');
-    std::string_view item = trim(accept_encoding.substr(0, comma));
+    std::string_view item = core::trim_whitespace(accept_encoding.substr(0, comma));
     accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
     auto semicolon = item.find(';');
-    std::string_view coding = trim(item.substr(0, semicolon));
+    std::string_view coding = core::trim_whitespace(item.substr(0, semicolon));
     double q = 1.0;
     if (semicolon != std::string_view::npos) {
-      std::string_view parameter = trim(item.substr(semicolon + 1));
+      std::string_view parameter = core::trim_whitespace(item.substr(semicolon + 1));
       if (parameter.size() > 2 && (parameter[0] == 'q' || parameter[0] == 'Q') && parameter[1] == '=') {
         q = std::strtod(std::string(parameter.substr(2)).c_str(), nullptr);
       }
     }
-    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip_q = q;
+    if (core::iequals(coding, "gzip") || core::iequals(coding, "x-gzip")) gzip_q = q;
     else if (coding == "*") any_q = q;
   }
   return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
@@ -83,7 +55,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   while (!if_none_match.empty()) {
     auto comma = if_none_match.find(',');
-    std::string_view tag = trim(if_none_match.substr(0, comma));
+    std::string_view tag = core::trim_whitespace(if_none_match.substr(0, comma));
     if (tag.starts_with("W/")) tag.remove_prefix(2);
     if (tag == etag || tag == "*") return true;
     if_none_match = comma == std::string_view::npos ? std::string_view{} : if_none_match.substr(comma + 1);
@@ -179,8 +151,10 @@ std::shared_ptr<const ClientBundle> ClientBundle::load(const std::string& dist) 
     if (!body) continue;
     File file;
     file.map = name.ends_with(".map");
-    file.gzip = gzip(*body);
-    if (file.gzip.size() >= body->size()) file.gzip.clear();
+    // Sent compressed only where that is smaller.
+    if (!http::compress(*body, http::ContentCoding::gzip, file.gzip, 9) || file.gzip.size() >= body->size()) {
+      file.gzip.clear();
+    }
     file.body = std::move(*body);
     bundle->files_.emplace(std::string(name), std::move(file));
   }

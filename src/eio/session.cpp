@@ -1,32 +1,14 @@
 #include "eio/session.hpp"
 
-#include <zlib.h>
-
 #include <spdlog/spdlog.h>
 
 #include "core/encoding.hpp"
+#include "http/compression.hpp"
 
 namespace switchboard::eio::detail {
 namespace {
 
 using namespace std::chrono_literals;
-
-// gzip (windowBits 31) or zlib-wrapped deflate (15) of a whole response body.
-bool compress_body(std::string_view body, bool gzip, std::string& out) {
-  z_stream stream{};
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return false;
-  }
-  out.resize(deflateBound(&stream, static_cast<uLong>(body.size())));
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  stream.avail_in = static_cast<uInt>(body.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  int result = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return result == Z_STREAM_END;
-}
 
 }  // namespace
 
@@ -49,7 +31,7 @@ void Reply::send_payload(std::string body, const ServerOptions& options) {
                                                          {"Cache-Control", "no-store"}};
   if (options.http_compression && body.size() >= options.http_compression_threshold && (gzip_ || deflate_)) {
     std::string compressed;
-    if (compress_body(body, gzip_, compressed)) {
+    if (http::compress(body, gzip_ ? http::ContentCoding::gzip : http::ContentCoding::deflate, compressed)) {
       extra.emplace_back("Content-Encoding", gzip_ ? "gzip" : "deflate");
       body = std::move(compressed);
     }
