@@ -36,12 +36,22 @@ using Room = std::string;
 // A socket as the adapter sees it. Socket.IO owns it; it lives on one loop.
 class Member {
  public:
+  // Stable while the member is in any room (the adapter indexes members by it).
   virtual const std::string& id() const noexcept = 0;
   // Sockets still in their namespace's middleware are indexed but not reached.
   virtual bool connected() const noexcept = 0;
 
  protected:
   ~Member() = default;
+
+ private:
+  friend class Adapter;
+  // The adapter's record of this member's rooms, kept in the member rather than in a
+  // map beside it. Every socket is in the room named by its own id; that room is a
+  // flag, not an index entry: a per-socket room costs a hash node and a bucket array.
+  std::set<Room> joined_;  // the rooms other than its own
+  bool in_own_room_ = false;
+  bool indexed_ = false;  // in its loop's index of members
 };
 
 // Which sockets an operation reaches, and how.
@@ -126,7 +136,8 @@ class Adapter {
   virtual void del(Member& member, const Room& room);
   virtual void del_all(Member& member);
   // The rooms `member` is in (empty once it left them all).
-  const std::set<Room>& rooms_of(const Member& member) const;
+  std::set<Room> rooms_of(const Member& member) const;
+  bool in_room(const Member& member, const Room& room) const;
   // Calls `action` for every connected member of this loop that `options` reach. The
   // targets are chosen first, so `action` may join, leave or disconnect.
   void for_each_local(const BroadcastOptions& options, const std::function<void(Member&)>& action);
@@ -163,7 +174,7 @@ class Adapter {
  private:
   struct LoopIndex;
   LoopIndex& here();
-  // Takes `member` out of the index entry of `room` (its own set already updated).
+  // Takes `member` out of the index entry of `room` (its own record already updated).
   void drop_from_room(LoopIndex& index, Member& member, const Room& room);
   void room_created(const Room& room);
   void room_emptied(const Room& room);

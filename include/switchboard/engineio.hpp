@@ -77,15 +77,17 @@ struct ServerOptions {
 
 // What the session was opened with (the handshake request), for the layers above.
 struct Handshake {
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string url;  // the request target
-  std::string query;
+  http::RequestHead request;  // the target and headers, one block that copies share
   std::string address;
   std::chrono::system_clock::time_point time;
   bool secure = false;
+
+  std::string_view url() const noexcept { return request.target(); }
+  std::string_view query() const noexcept { return request.query(); }
+  std::optional<std::string> query_param(std::string_view name) const { return request.query_param(name); }
   // The first value of a header, or empty.
-  std::string_view header(std::string_view name) const;
-  std::optional<std::string> query_param(std::string_view name) const;
+  std::string_view header(std::string_view name) const noexcept { return request.header(name); }
+  std::vector<std::pair<std::string_view, std::string_view>> headers() const { return request.headers(); }
 };
 
 // A message framed once for many sessions (see Server::make_packet and Socket::send).

@@ -24,6 +24,8 @@ struct ResponseAccess;
 }
 
 // Case-insensitive header lookup over one arena; names and values are views into it.
+class RequestHead;
+
 class Request {
  public:
   std::string_view method() const noexcept { return view(method_); }
@@ -52,6 +54,7 @@ class Request {
  private:
   friend class detail::Session;
   friend class RequestParser;
+  friend class RequestHead;
   struct Span {
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
@@ -71,6 +74,27 @@ class Request {
   std::uint16_t remote_port_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+};
+
+// A request's target and header fields, copied once into one immutable block that
+// copies share: what a long-lived connection keeps of the request that opened it (an
+// Engine.IO session and each of its Socket.IO sockets hold the same block).
+class RequestHead {
+ public:
+  RequestHead() = default;
+  explicit RequestHead(const Request& request);
+
+  std::string_view target() const noexcept;
+  std::string_view query() const noexcept;  // without the '?'
+  std::optional<std::string> query_param(std::string_view name) const;
+  // The first value of a header, or an empty view.
+  std::string_view header(std::string_view name) const noexcept;
+  std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+
+ private:
+  struct Layout;
+  const Layout* layout() const noexcept;
+  std::shared_ptr<const std::uint32_t[]> block_;  // a Layout, 4-byte aligned
 };
 
 class Response {

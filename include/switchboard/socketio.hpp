@@ -89,16 +89,10 @@ class Ack {
 };
 
 // What the connection was opened with (Socket.IO's socket.handshake).
-struct Handshake {
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string query;  // the request's query string
-  Json auth;          // the CONNECT packet's payload ({} when none)
-  std::string address;
-  std::string url;
-  std::chrono::system_clock::time_point time;
-  bool secure = false;
-  std::string_view header(std::string_view name) const;
-  std::optional<std::string> query_param(std::string_view name) const;
+// The Engine.IO handshake's request (shared, not copied), with the client address
+// as Socket.IO sees it (X-Forwarded-For when trusted).
+struct Handshake : eio::Handshake {
+  Json auth;  // the CONNECT packet's payload ({} when none)
   // Milliseconds since the epoch, as Node's handshake.issued.
   std::int64_t issued() const noexcept;
 };
@@ -194,7 +188,9 @@ class Socket {
   void join(std::string room);
   void join(const std::vector<std::string>& rooms);
   void leave(const std::string& room);
-  const std::set<std::string>& rooms() const noexcept;
+  // A copy, as Node's socket.rooms is a new Set; in_room asks without copying.
+  std::set<std::string> rooms() const;
+  bool in_room(const std::string& room) const;
 
   void on(std::string event, EventHandler handler);
   void on_any(AnyHandler handler);

@@ -8,18 +8,30 @@
 namespace switchboard::adapter {
 
 struct Adapter::LoopIndex {
+  // The rooms other than the members' own, and every member (even in no room) by id:
+  // a member's own room is found through it.
   std::unordered_map<Room, std::unordered_set<Member*>> rooms;
-  std::unordered_map<Member*, std::set<Room>> members;  // every member, even in no room
+  std::unordered_map<std::string_view, Member*> members;
   // Kept between calls so that choosing targets does not allocate each time.
   std::vector<Member*> spare;
+
+  // The member whose own room `room` is, if it is in it.
+  Member* own_room_holder(std::string_view room) const {
+    auto it = members.find(room);
+    return it != members.end() && it->second->in_own_room_ ? it->second : nullptr;
+  }
+  bool room_empty(const Room& room) const { return !rooms.contains(room) && !own_room_holder(room); }
+  // Calls `f` for each member of `room` (a member's own room, and a room joined by name).
+  template <typename F>
+  void for_each_in(const Room& room, F&& f) const {
+    if (Member* holder = own_room_holder(room)) f(holder);
+    auto it = rooms.find(room);
+    if (it == rooms.end()) return;
+    for (Member* member : it->second) f(member);
+  }
 };
 
 namespace {
-
-const std::set<Room>& no_rooms() {
-  static const std::set<Room> empty;
-  return empty;
-}
 
 // Runs `per_loop` on every loop, then `done` with the results, on the calling loop.
 template <typename T>
@@ -60,49 +72,64 @@ Adapter::LoopIndex& Adapter::here() { return *loops_[host_.current_loop().value(
 
 void Adapter::add_all(Member& member, const std::set<Room>& rooms) {
   LoopIndex& index = here();
-  std::set<Room>& mine = index.members[&member];
+  if (!member.indexed_) {
+    index.members.emplace(member.id(), &member);
+    member.indexed_ = true;
+  }
   for (const Room& room : rooms) {
-    if (!mine.insert(room).second) continue;
-    auto& members = index.rooms[room];
-    members.insert(&member);
-    if (members.size() == 1) room_created(room);
+    const bool own = room == member.id();
+    if (own ? member.in_own_room_ : member.joined_.contains(room)) continue;
+    const bool created = index.room_empty(room);
+    if (own) {
+      member.in_own_room_ = true;
+    } else {
+      member.joined_.insert(room);
+      index.rooms[room].insert(&member);
+    }
+    if (created) room_created(room);
     if (events_.join_room) events_.join_room(room, member.id());
   }
 }
 
 void Adapter::del(Member& member, const Room& room_ref) {
   Room room = room_ref;  // the caller's reference may point into the set it leaves
-  LoopIndex& index = here();
-  auto mine = index.members.find(&member);
-  if (mine == index.members.end() || mine->second.erase(room) == 0) return;
-  drop_from_room(index, member, room);
+  if (room == member.id() ? !member.in_own_room_ : !member.joined_.contains(room)) return;
+  drop_from_room(here(), member, room);
 }
 
 void Adapter::del_all(Member& member) {
+  if (!member.indexed_) return;
   LoopIndex& index = here();
-  auto mine = index.members.find(&member);
-  if (mine == index.members.end()) return;
-  std::set<Room> rooms = std::move(mine->second);
-  index.members.erase(mine);
+  std::set<Room> rooms = rooms_of(member);
   for (const Room& room : rooms) drop_from_room(index, member, room);
+  index.members.erase(member.id());
+  member.indexed_ = false;
 }
 
 void Adapter::drop_from_room(LoopIndex& index, Member& member, const Room& room) {
-  auto it = index.rooms.find(room);
-  if (it == index.rooms.end()) return;
-  it->second.erase(&member);
+  if (room == member.id()) {
+    member.in_own_room_ = false;
+  } else {
+    member.joined_.erase(room);
+    auto it = index.rooms.find(room);
+    if (it != index.rooms.end()) {
+      it->second.erase(&member);
+      if (it->second.empty()) index.rooms.erase(it);
+    }
+  }
   // Node's order: leave-room, then delete-room.
   if (events_.leave_room) events_.leave_room(room, member.id());
-  if (it->second.empty()) {
-    index.rooms.erase(it);
-    room_emptied(room);
-  }
+  if (index.room_empty(room)) room_emptied(room);
 }
 
-const std::set<Room>& Adapter::rooms_of(const Member& member) const {
-  const LoopIndex& index = *loops_[host_.current_loop().value()];
-  auto it = index.members.find(const_cast<Member*>(&member));
-  return it == index.members.end() ? no_rooms() : it->second;
+std::set<Room> Adapter::rooms_of(const Member& member) const {
+  std::set<Room> rooms = member.joined_;
+  if (member.in_own_room_) rooms.insert(member.id());
+  return rooms;
+}
+
+bool Adapter::in_room(const Member& member, const Room& room) const {
+  return room == member.id() ? member.in_own_room_ : member.joined_.contains(room);
 }
 
 void Adapter::room_created(const Room& room) {
@@ -126,14 +153,9 @@ void Adapter::room_emptied(const Room& room) {
 
 void Adapter::for_each_local(const BroadcastOptions& options, const std::function<void(Member&)>& action) {
   LoopIndex& index = here();
-  std::vector<const std::unordered_set<Member*>*> excluded;
-  for (const Room& room : options.except) {
-    auto it = index.rooms.find(room);
-    if (it != index.rooms.end()) excluded.push_back(&it->second);
-  }
-  auto left_out = [&excluded](Member* member) {
-    for (const auto* members : excluded) {
-      if (members->count(member)) return true;
+  auto left_out = [&](Member* member) {
+    for (const Room& room : options.except) {
+      if (in_room(*member, room)) return true;
     }
     return false;
   };
@@ -141,24 +163,19 @@ void Adapter::for_each_local(const BroadcastOptions& options, const std::functio
   std::vector<Member*> chosen = std::move(index.spare);
   chosen.clear();
   if (options.rooms.empty()) {
-    for (auto& [member, rooms] : index.members) {
+    for (auto& [id, member] : index.members) {
       if (!left_out(member)) chosen.push_back(member);
     }
   } else if (options.rooms.size() == 1) {
-    auto it = index.rooms.find(*options.rooms.begin());
-    if (it != index.rooms.end()) {
-      for (Member* member : it->second) {
-        if (!left_out(member)) chosen.push_back(member);
-      }
-    }
+    index.for_each_in(*options.rooms.begin(), [&](Member* member) {
+      if (!left_out(member)) chosen.push_back(member);
+    });
   } else {
     std::unordered_set<Member*> seen;
     for (const Room& room : options.rooms) {
-      auto it = index.rooms.find(room);
-      if (it == index.rooms.end()) continue;
-      for (Member* member : it->second) {
+      index.for_each_in(room, [&](Member* member) {
         if (!left_out(member) && seen.insert(member).second) chosen.push_back(member);
-      }
+      });
     }
   }
   // The targets are chosen; an action may now change the index (join, leave, a

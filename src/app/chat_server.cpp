@@ -77,7 +77,7 @@ struct EventSpec {
 void join_room(sio::Socket& socket, Connection& conn, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
   auto room_id = string_of(args[0]);
   auto room = chat::chat_room(room_id);
-  if (!socket.rooms().contains(room)) {
+  if (!socket.in_room(room)) {
     socket.join(room);
     presence.join(socket.nsp(), socket.id(), room_id);
     socket.to(room).emit("user-joined",
@@ -89,7 +89,7 @@ void join_room(sio::Socket& socket, Connection& conn, PresenceStore& presence, s
 void leave_room(sio::Socket& socket, Connection& conn, PresenceStore& presence, sio::Args& args, sio::Ack& ack) {
   auto room_id = string_of(args[0]);
   auto room = chat::chat_room(room_id);
-  if (socket.rooms().contains(room)) {
+  if (socket.in_room(room)) {
     socket.leave(room);
     presence.leave(socket.nsp(), socket.id(), room_id);
     socket.to(room).emit("user-left",
@@ -109,7 +109,7 @@ void send_message(sio::Socket& socket, Connection&, PresenceStore&, sio::Args& a
   sio::Args out;
   out.values.emplace_back(std::move(message));
   out.binaries = args.binaries;  // placeholders inside the message still name them
-  if (socket.rooms().contains(room)) {
+  if (socket.in_room(room)) {
     socket.namespace_().to(room).emit("new-message", std::move(out));
   } else {
     // "Everyone in the room, sender included": a sender outside the room gets its copy here.

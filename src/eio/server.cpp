@@ -85,9 +85,7 @@ int loop_of(std::string_view sid) {
 
 Handshake make_handshake(const http::Request& request) {
   Handshake handshake;
-  for (const auto& [name, value] : request.headers()) handshake.headers.emplace_back(name, value);
-  handshake.url = std::string(request.target());
-  handshake.query = std::string(request.query());
+  handshake.request = http::RequestHead(request);
   handshake.address = request.remote_address();
   handshake.time = std::chrono::system_clock::now();
   return handshake;
@@ -508,10 +506,6 @@ SharedPacket Server::make_packet(std::string_view data, bool binary) {
   frame.append(std::as_bytes(std::span(payload.data(), payload.size())));
   packet.websocket_frame = std::move(frame);
   return packet;
-}
-
-std::optional<std::string> Handshake::query_param(std::string_view name) const {
-  return http::query_param(query, name);
 }
 
 }  // namespace switchboard::eio

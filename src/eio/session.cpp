@@ -522,11 +522,4 @@ std::size_t Socket::buffered_amount() const noexcept { return impl(this).buffere
 bool Socket::writable() const noexcept { return impl(this).can_write(); }
 std::any& Socket::user_data() noexcept { return impl(this).data(); }
 
-std::string_view Handshake::header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (core::iequals(n, name)) return v;
-  }
-  return {};
-}
-
 }  // namespace switchboard::eio

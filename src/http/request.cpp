@@ -1,5 +1,6 @@
 #include <switchboard/http.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/encoding.hpp"
@@ -62,6 +63,84 @@ std::string_view Request::param(std::string_view name) const noexcept {
     if (n == name) return v;
   }
   return {};
+}
+
+// [target size][header count][per header: name offset, name size, value offset,
+// value size][target and header text], offsets into the text.
+struct RequestHead::Layout {
+  std::uint32_t target_size;
+  std::uint32_t header_count;
+  struct Field {
+    std::uint32_t name_offset, name_size, value_offset, value_size;
+  };
+  const Field* fields() const noexcept { return reinterpret_cast<const Field*>(this + 1); }
+  const char* text() const noexcept { return reinterpret_cast<const char*>(fields() + header_count); }
+  std::string_view name(std::uint32_t i) const noexcept { return {text() + fields()[i].name_offset, fields()[i].name_size}; }
+  std::string_view value(std::uint32_t i) const noexcept {
+    return {text() + fields()[i].value_offset, fields()[i].value_size};
+  }
+};
+RequestHead::RequestHead(const Request& request) {
+  static_assert(sizeof(Layout) % sizeof(std::uint32_t) == 0 && sizeof(Layout::Field) % sizeof(std::uint32_t) == 0);
+  std::size_t text_size = request.target().size();
+  for (const auto& [name, value] : request.headers_) text_size += name.size + value.size;
+  const std::size_t bytes =
+      sizeof(Layout) + request.headers_.size() * sizeof(Layout::Field) + text_size;
+  auto block = std::make_shared_for_overwrite<std::uint32_t[]>((bytes + 3) / 4);
+  auto* layout = reinterpret_cast<Layout*>(block.get());
+  layout->target_size = static_cast<std::uint32_t>(request.target().size());
+  layout->header_count = static_cast<std::uint32_t>(request.headers_.size());
+  auto* fields = const_cast<Layout::Field*>(layout->fields());
+  char* text = const_cast<char*>(layout->text());
+  std::uint32_t at = 0;
+  auto put = [&](std::string_view part) {
+    std::copy(part.begin(), part.end(), text + at);
+    at += static_cast<std::uint32_t>(part.size());
+  };
+  put(request.target());
+  for (std::size_t i = 0; i < request.headers_.size(); ++i) {
+    auto [name, value] = request.headers_[i];
+    fields[i] = {at, name.size, at + name.size, value.size};
+    put(request.view(name));
+    put(request.view(value));
+  }
+  block_ = std::move(block);
+}
+
+const RequestHead::Layout* RequestHead::layout() const noexcept {
+  return reinterpret_cast<const Layout*>(block_.get());
+}
+
+std::string_view RequestHead::target() const noexcept {
+  return block_ ? std::string_view(layout()->text(), layout()->target_size) : std::string_view{};
+}
+
+std::string_view RequestHead::query() const noexcept {
+  std::string_view t = target();
+  auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+std::optional<std::string> RequestHead::query_param(std::string_view name) const {
+  return http::query_param(query(), name);
+}
+
+std::string_view RequestHead::header(std::string_view name) const noexcept {
+  if (!block_) return {};
+  const Layout* l = layout();
+  for (std::uint32_t i = 0; i < l->header_count; ++i) {
+    if (core::iequals(l->name(i), name)) return l->value(i);
+  }
+  return {};
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> RequestHead::headers() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  if (!block_) return out;
+  const Layout* l = layout();
+  out.reserve(l->header_count);
+  for (std::uint32_t i = 0; i < l->header_count; ++i) out.emplace_back(l->name(i), l->value(i));
+  return out;
 }
 
 }  // namespace switchboard::http

@@ -191,13 +191,13 @@ adapter::SocketInfo NamespaceState::describe(const adapter::Member& member) {
   info.rooms = adapter->rooms_of(socket);
   // Node's handshake object: header names in lower case, the time as Date's string.
   boost::json::object headers;
-  for (const auto& [name, value] : handshake.headers) {
+  for (const auto& [name, value] : handshake.headers()) {
     std::string lower(name);
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     headers[lower] = value;
   }
   boost::json::object query;
-  for (const auto& [name, value] : http::query_params(handshake.query)) query[name] = value;
+  for (const auto& [name, value] : http::query_params(handshake.query())) query[name] = value;
   auto& out = info.handshake;
   out["headers"] = std::move(headers);
   out["time"] = date_string(handshake.time);
@@ -205,7 +205,7 @@ adapter::SocketInfo NamespaceState::describe(const adapter::Member& member) {
   out["xdomain"] = !handshake.header("Origin").empty();
   out["secure"] = handshake.secure;
   out["issued"] = handshake.issued();
-  out["url"] = handshake.url;
+  out["url"] = handshake.url();
   out["query"] = std::move(query);
   out["auth"] = handshake.auth;
   if (const auto* data = std::any_cast<Json>(&socket.user_data())) info.data = *data;
@@ -314,18 +314,11 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     return;
   }
   const eio::Handshake& engine = conn_.handshake();
-  Handshake handshake;
-  handshake.headers = engine.headers;
-  handshake.query = engine.query;
-  handshake.auth = std::move(auth);
-  handshake.address = engine.address;
+  Handshake handshake{engine, std::move(auth)};
   if (server_.options.trust_proxy) {
     std::string_view forwarded = engine.header("X-Forwarded-For");
     if (!forwarded.empty()) handshake.address = std::string(core::trim_whitespace(forwarded.substr(0, forwarded.find(','))));
   }
-  handshake.url = engine.url;
-  handshake.time = engine.time;
-  handshake.secure = engine.secure;
 
   // Recovery (reference §3.1): a CONNECT carrying string pid and offset may bring back
   // a session; anything else, or nothing found, is a fresh session, silently.

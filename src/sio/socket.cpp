@@ -355,7 +355,8 @@ void Socket::join(const std::vector<std::string>& rooms) {
   for (const auto& room : rooms) impl(this).join_room(room);
 }
 void Socket::leave(const std::string& room) { impl(this).leave_room(room); }
-const std::set<std::string>& Socket::rooms() const noexcept { return impl(this).room_set(); }
+std::set<std::string> Socket::rooms() const { return impl(this).room_set(); }
+bool Socket::in_room(const std::string& room) const { return impl(this).in_room(room); }
 void Socket::on(std::string event, EventHandler handler) { impl(this).add_handler(std::move(event), std::move(handler)); }
 void Socket::on_any(AnyHandler handler) { impl(this).add_any(std::move(handler), false); }
 void Socket::prepend_any(AnyHandler handler) { impl(this).add_any(std::move(handler), true); }
@@ -400,15 +401,6 @@ std::optional<std::string_view> Args::binary(const Json& value) const {
   if (n >= binaries.size()) return std::nullopt;
   return std::string_view(binaries[n]);
 }
-
-std::string_view Handshake::header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (core::iequals(n, name)) return v;
-  }
-  return {};
-}
-
-std::optional<std::string> Handshake::query_param(std::string_view name) const { return http::query_param(query, name); }
 
 std::int64_t Handshake::issued() const noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();

@@ -151,7 +151,8 @@ class SocketImpl final : public Socket, public adapter::Member {
   BroadcastOperator broadcast_op() const;
   void join_room(const std::string& room);
   void leave_room(const std::string& room);
-  const std::set<std::string>& room_set() const noexcept { return nsp_->adapter->rooms_of(*this); }
+  std::set<std::string> room_set() const { return nsp_->adapter->rooms_of(*this); }
+  bool in_room(const std::string& room) const { return nsp_->adapter->in_room(*this, room); }
   // Out of every room, for good (before it is freed).
   void leave_all();
   void add_handler(std::string event, EventHandler handler) { handlers_[std::move(event)].push_back(std::move(handler)); }

@@ -339,16 +339,16 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
     socket.on("handshake", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
       const sio::Handshake& h = s.handshake();
       json::array headers;
-      for (const auto& [name, value] : h.headers) headers.push_back(json::array{json::string(name), json::string(value)});
+      for (const auto& [name, value] : h.headers()) headers.push_back(json::array{json::string(name), json::string(value)});
       auto foo = h.query_param("foo");
       ack({json::object{
           {"auth", h.auth},
-          {"query", h.query},
+          {"query", h.query()},
           {"foo", foo ? json::value(*foo) : json::value(nullptr)},
           {"xCustom", std::string(h.header("x-custom"))},
           {"headers", std::move(headers)},
           {"address", h.address},
-          {"url", h.url},
+          {"url", h.url()},
           {"secure", h.secure},
           {"issued", h.issued()},
           {"now", std::chrono::duration_cast<std::chrono::milliseconds>(

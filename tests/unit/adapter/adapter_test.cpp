@@ -207,6 +207,46 @@ TEST(Adapter, ChoosesRoomsMinusExceptWithoutDuplicatesAndOnlyConnected) {
   EXPECT_EQ(chosen(to({"r2"}, {"r2"})), V{});
 }
 
+TEST(Adapter, AMembersOwnRoomBehavesAsAnyRoom) {
+  // The own room is kept as a flag on the member, not as an index entry; nothing of
+  // that may show: leaving it, a room named like a member's id, and its events.
+  FakeHost host(1);
+  Adapter adapter(host);
+  std::vector<std::string> events;
+  adapter.events().create_room = [&](const Room& room) { events.push_back("create " + room); };
+  adapter.events().delete_room = [&](const Room& room) { events.push_back("delete " + room); };
+  adapter.events().join_room = [&](const Room& room, const std::string& id) { events.push_back("join " + room + " " + id); };
+  FakeMember a("a"), b("b");
+  auto chosen = [&](const BroadcastOptions& options) {
+    std::vector<std::string> ids;
+    host.on(0, [&] { adapter.for_each_local(options, [&](Member& m) { ids.push_back(m.id()); }); });
+    return sorted(ids);
+  };
+  using V = std::vector<std::string>;
+  host.on(0, [&] {
+    adapter.add_all(a, {"a"});
+    adapter.add_all(b, {"a", "b"});  // b joins a room named like a's id
+    EXPECT_TRUE(adapter.in_room(b, "a"));
+    EXPECT_FALSE(adapter.in_room(a, "b"));
+  });
+  EXPECT_EQ(events, (V{"create a", "join a a", "join a b", "create b", "join b b"}));
+  EXPECT_EQ(chosen(to({"a"})), (V{"a", "b"}));
+  EXPECT_EQ(chosen(to({"a"}, {"b"})), (V{"a"}));
+  EXPECT_EQ(chosen(to({}, {"a"})), V{});
+  host.on(0, [&] { adapter.del(a, "a"); });
+  EXPECT_EQ(adapter.rooms_of(a), std::set<Room>{});
+  EXPECT_EQ(events.back(), "join b b");  // b is still in "a": no delete
+  EXPECT_EQ(chosen(to({"a"})), (V{"b"}));
+  EXPECT_EQ(chosen(to({})), (V{"a", "b"}));  // still a member of the namespace
+  host.on(0, [&] { adapter.del_all(b); });
+  EXPECT_EQ(events, (V{"create a", "join a a", "join a b", "create b", "join b b", "delete a", "delete b"}));
+  EXPECT_EQ(chosen(to({"a"})), V{});
+  host.on(0, [&] { adapter.add_all(a, {"a"}); });
+  EXPECT_EQ(chosen(to({"a"})), (V{"a"}));
+  host.on(0, [&] { adapter.del_all(a); });
+  EXPECT_EQ(chosen(to({})), V{});
+}
+
 TEST(Adapter, AnActionMayChangeRoomsWhileTargetsAreWalked) {
   FakeHost host(1);
   Adapter adapter(host);

@@ -153,8 +153,8 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
   std::lock_guard lock(seen.mutex);
   ASSERT_EQ(seen.by_sid.count(p.sid), 1u);
   const Handshake& h = seen.by_sid[p.sid];
-  EXPECT_EQ(h.url, "/engine.io/?EIO=4&transport=polling&foo=bar%20baz");
-  EXPECT_EQ(h.query, "EIO=4&transport=polling&foo=bar%20baz");
+  EXPECT_EQ(h.url(), "/engine.io/?EIO=4&transport=polling&foo=bar%20baz");
+  EXPECT_EQ(h.query(), "EIO=4&transport=polling&foo=bar%20baz");
   EXPECT_EQ(h.query_param("foo"), "bar baz");
   EXPECT_EQ(h.query_param("EIO"), "4");
   EXPECT_EQ(h.query_param("missing"), std::nullopt);
@@ -163,8 +163,8 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
   EXPECT_EQ(h.header("Host"), "localhost");
   EXPECT_EQ(h.header("X-Absent"), "");
   bool listed = false;
-  for (const auto& [name, value] : h.headers) listed |= (name == "X-Test" && value == "yes");
-  EXPECT_TRUE(listed) << "X-Test is not among handshake().headers";
+  for (const auto& [name, value] : h.headers()) listed |= (name == "X-Test" && value == "yes");
+  EXPECT_TRUE(listed) << "X-Test is not among handshake().headers()";
   EXPECT_EQ(h.address, "127.0.0.1");
   EXPECT_GE(h.time, before);
   EXPECT_LE(h.time, after);
@@ -172,7 +172,7 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
 
   ASSERT_EQ(seen.by_sid.count(ws_sid), 1u);
   const Handshake& w = seen.by_sid[ws_sid];
-  EXPECT_EQ(w.url, "/engine.io/?EIO=4&transport=websocket");
+  EXPECT_EQ(w.url(), "/engine.io/?EIO=4&transport=websocket");
   EXPECT_EQ(w.header("X-Test"), "ws");
   EXPECT_EQ(w.header("Upgrade"), "websocket");
   EXPECT_EQ(w.address, "127.0.0.1");
@@ -183,7 +183,7 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
 TEST_P(EioSession, HandshakeStaysTheOpeningRequestAfterAnUpgrade) {
   Engine engine(threads(), {}, [](Socket& s, Log& log) {
     s.on_upgrade = [&s, &log, previous = std::move(s.on_upgrade)] {
-      log.add("upgraded " + std::string(s.id()) + " " + s.handshake().url + " " + std::string(s.transport()));
+      log.add("upgraded " + std::string(s.id()) + " " + std::string(s.handshake().url()) + " " + std::string(s.transport()));
       previous();
     };
   });

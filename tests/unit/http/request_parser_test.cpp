@@ -538,3 +538,37 @@ TEST(Request, NoQuery) {
 
 }  // namespace
 }  // namespace switchboard::http
+
+namespace switchboard::http {
+namespace {
+
+TEST(RequestHead, KeepsTargetAndHeadersPastTheRequestAndSharesThemWithCopies) {
+  RequestHead copy;
+  {
+    Request request;
+    RequestParser parser(request, {});
+    ASSERT_NE(parser.feed(get_request).status, RequestParser::Status::error);
+    RequestHead head(request);
+    copy = head;
+    request = Request{};  // the head holds its own bytes, not views into the request
+  }
+  EXPECT_EQ(copy.target(), "/chat/room?x=1&y=two");
+  EXPECT_EQ(copy.query(), "x=1&y=two");
+  EXPECT_EQ(copy.query_param("y"), "two");
+  EXPECT_EQ(copy.header("user-agent"), "unit-test/1.0");
+  EXPECT_EQ(copy.header("X-Empty"), "");
+  EXPECT_EQ(copy.header("X-Absent"), "");
+  using H = std::pair<std::string_view, std::string_view>;
+  EXPECT_EQ(copy.headers(), (std::vector<H>{{"Host", "example.com"},
+                                            {"User-Agent", "unit-test/1.0"},
+                                            {"Accept", "*/*"},
+                                            {"X-Padded", "spaced value"},
+                                            {"X-Empty", ""}}));
+  RequestHead empty;
+  EXPECT_EQ(empty.target(), "");
+  EXPECT_EQ(empty.header("Host"), "");
+  EXPECT_TRUE(empty.headers().empty());
+}
+
+}  // namespace
+}  // namespace switchboard::http
