@@ -97,7 +97,8 @@ if ((BUILD)); then
   cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
 fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
-"$LOADGEN" --help 2>&1 | grep -q -- '--rooms' || die "$LOADGEN has no chat scenario (rebuild it)"
+# Not `| grep -q`: with pipefail, grep leaving at the first match fails the pipeline.
+[[ $("$LOADGEN" --help 2>&1) == *--rooms* ]] || die "$LOADGEN has no chat scenario (rebuild it)"
 
 # --- servers -------------------------------------------------------------------------
 switchboard_ready() { [[ -x $SWITCHBOARD ]]; }
@@ -141,7 +142,11 @@ server_command() {  # name port
   esac
 }
 
-LOADGEN_ARGS="--transport sio-websocket --scenario chat --connections $CLIENTS --rooms $ROOMS --period $PERIOD --warmup $WARMUP --duration $DURATION"
+# Opening: every join sends user-joined to the room so far (about 500,000 packets for
+# 10,000 clients in rooms of 100), which keeps a slow server busy while the others
+# connect; fewer handshakes at a time and a 30 s handshake timeout (socket.io-client
+# waits 20 s) let every client in, so that both servers carry the same load.
+LOADGEN_ARGS="--transport sio-websocket --scenario chat --connections $CLIENTS --rooms $ROOMS --period $PERIOD --warmup $WARMUP --duration $DURATION --ramp-concurrency 500 --handshake-timeout 30 --ramp-timeout 600"
 
 # --- runs ------------------------------------------------------------------------------
 for server in "${SERVER_LIST[@]}"; do
