@@ -39,9 +39,9 @@ struct FanoutShared {
 
 // chat: what the workers share. Every worker writes, the main thread reads.
 struct ChatShared {
-  std::atomic<std::int64_t> open{0};            // clients open now
-  std::atomic<std::uint64_t> joins_answered{0}; // join-room acks received (either way)
-  std::atomic<std::uint64_t> join_failures{0};  // join-room refused
+  // Clients whose join is settled: its ack came (either way), or the client closed first.
+  std::atomic<std::uint64_t> joins_settled{0};
+  std::atomic<std::uint64_t> joined{0};         // join-room acks {success: true}
   std::atomic<std::uint64_t> messages_sent{0}, typing_sent{0}, deliveries{0}, typing_deliveries{0}, acks{0},
       ack_failures{0}, lost{0}, rate_limited{0}, unexpected{0};
 

@@ -73,7 +73,8 @@ class ChatScenario final : public Scenario {
   void on_turn(Worker& worker) override {
     ramp_.step(worker);
     Phase phase = worker.phase();
-    if (phase == Phase::ramp || phase == Phase::done) return;
+    if (phase == Phase::done) stopped_ = true;  // and no more wake-ups for what is due
+    if (phase == Phase::ramp || stopped_) return;
     std::int64_t now = now_ns();
     if (!started_) {
       started_ = true;
@@ -102,7 +103,7 @@ class ChatScenario final : public Scenario {
     }
   }
 
-  std::int64_t wake_at() const override { return started_ && !due_.empty() ? due_.top().at : 0; }
+  std::int64_t wake_at() const override { return started_ && !stopped_ && !due_.empty() ? due_.top().at : 0; }
 
   void on_open(Worker& worker, Connection& c) override {
     if (clients_.size() <= c.slot) clients_.resize(c.slot + 1);
@@ -118,11 +119,11 @@ class ChatScenario final : public Scenario {
     client.number = next_client_++;
     client.generation = ++generations_;
     client.open = true;
+    client.join_settled = false;
     if (check_sequences_) {
       if (next_seq_.size() < (c.slot + 1) * std::size_t{room_size_}) next_seq_.resize((c.slot + 1) * std::size_t{room_size_});
       std::fill_n(next_seq_.begin() + c.slot * std::size_t{room_size_}, room_size_, 0u);
     }
-    shared_.open.fetch_add(1, std::memory_order_relaxed);
     packet_.clear();
     codec_.join_room(packet_, join_ack_id, codec_.room_of(client.number));
     worker.send(c, as_bytes(packet_), false);
@@ -131,8 +132,9 @@ class ChatScenario final : public Scenario {
 
   void on_closed(Worker& worker, Connection& c, Outcome outcome) override {
     if (!c.opened || c.slot >= clients_.size() || !clients_[c.slot].open) return;
-    clients_[c.slot].open = false;
-    shared_.open.fetch_sub(1, std::memory_order_relaxed);
+    Client& client = clients_[c.slot];
+    client.open = false;
+    if (!client.join_settled) settle_join(client);  // the ramp waits for no answer it will not get
   }
 
   void on_message(Worker& worker, Connection& c, std::span<const std::byte> payload, bool binary) override {
@@ -170,6 +172,7 @@ class ChatScenario final : public Scenario {
     std::uint32_t messages_sent = 0;
     std::uint64_t acks_received = 0;  // the id the next ack must carry
     bool open = false;
+    bool join_settled = false;        // the join's ack came, or the client closed first
   };
 
   struct Due {
@@ -187,6 +190,11 @@ class ChatScenario final : public Scenario {
   void schedule_first(Worker& worker, std::uint32_t slot, std::int64_t now) {
     auto offset = static_cast<std::int64_t>(worker.random().next() % static_cast<std::uint64_t>(period_ns_));
     due_.push({now + offset, slot, clients_[slot].generation, true});
+  }
+
+  void settle_join(Client& client) {
+    client.join_settled = true;
+    shared_.joins_settled.fetch_add(1, std::memory_order_relaxed);
   }
 
   void unexpected(Worker& worker) {
@@ -225,8 +233,8 @@ class ChatScenario final : public Scenario {
                     ack_id <= client.messages_sent;
     if (in_order) ++client.acks_received;
     if (in_order && ack_id == join_ack_id) {
-      shared_.joins_answered.fetch_add(1, std::memory_order_relaxed);
-      if (!success) shared_.join_failures.fetch_add(1, std::memory_order_relaxed);
+      settle_join(client);
+      if (success) shared_.joined.fetch_add(1, std::memory_order_relaxed);
     }
     if (in_order && success) {
       if (ack_id != join_ack_id) shared_.acks.fetch_add(1, std::memory_order_relaxed);
@@ -246,7 +254,8 @@ class ChatScenario final : public Scenario {
   std::int64_t lead_ns_;
   std::uint32_t room_size_;    // the most clients one room holds
   bool check_sequences_;
-  bool started_ = false;
+  bool started_ = false;                // the schedule began (the ramp is over)
+  bool stopped_ = false;                // the window closed: nothing more is sent
   std::uint32_t generations_ = 0;
   std::vector<Client> clients_;         // by slot
   std::vector<std::uint32_t> next_seq_; // by slot × room-mate (sender / rooms): the number due next
