@@ -8,7 +8,7 @@
 # `new-message`. Server pinned to one CPU, sb-loadgen to another.
 #
 #   bench/run-chat.sh            # full run: 10,000 clients, 100 rooms, 3 runs per server (~6 min)
-#   bench/run-chat.sh --quick    # smoke test: 1,000 clients in 10 rooms, 1 run, 10 s (~1 min)
+#   bench/run-chat.sh --quick    # smoke test: 1,000 clients in 10 rooms, 1 run, 10 s (~30 s)
 #
 # Options:
 #   --clients N           clients (default 10,000; 1,000 with --quick)
