@@ -1,10 +1,48 @@
 # shellcheck shell=bash
-# Shared by bench/run-ws.sh, run-eio.sh and run-sio.sh (sourced): starting and stopping
-# one pinned server, free ports, and the Markdown table's medians, totals and ratios.
+# Shared by bench/run-ws.sh, run-eio.sh, run-sio.sh and run-chat.sh (sourced): the options
+# every harness takes, pinning, starting and stopping one pinned server, free ports, and
+# the Markdown table's medians, totals and ratios.
 #
-# The sourcing script defines: log, die, server_command NAME PORT, PIN_SERVER (array),
-# OUT, RUNS, SERVER_LIST, SCENARIO_LIST, SERVER_PID (""), and READY_LINE (a pattern the
-# server's log must show besides the open port; empty: the port alone).
+# The sourcing script defines: log, die, usage, server_command NAME PORT, OUT, RUNS,
+# SERVER_LIST, SCENARIO_LIST, SERVER_PID (""), and READY_LINE (a pattern the server's
+# log must show besides the open port; empty: the port alone).
+
+# common_option "$@": takes the option in $1 if it is one every harness has — --quick,
+# --runs N, --servers LIST, --server-cpu N, --loadgen-cpu N, --out DIR, --no-build,
+# -h/--help — and sets QUICK, RUNS, SERVERS, SERVER_CPU, LOADGEN_CPU, OUT or BUILD;
+# COMMON_USED says how many words it took (0: not one of these).
+# shellcheck disable=SC2034  # the sourcing script's variables
+common_option() {
+  COMMON_USED=2
+  case "$1" in
+    --runs|--servers|--server-cpu|--loadgen-cpu|--out)
+      (($# >= 2)) || die "$1 needs a value (see --help)" ;;
+  esac
+  case "$1" in
+    --quick) QUICK=1; RUNS=1; COMMON_USED=1 ;;
+    --no-build) BUILD=0; COMMON_USED=1 ;;
+    --runs) RUNS=$2 ;;
+    --servers) SERVERS=$2 ;;
+    --server-cpu) SERVER_CPU=$2 ;;
+    --loadgen-cpu) LOADGEN_CPU=$2 ;;
+    --out) OUT=$2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) COMMON_USED=0 ;;
+  esac
+}
+
+# setup_pinning: PIN_SERVER and PIN_LOADGEN (taskset to SERVER_CPU, LOADGEN_CPU), empty
+# on a one-CPU machine; CPUS.
+# shellcheck disable=SC2034  # the sourcing script's variables
+setup_pinning() {
+  CPUS=$(nproc)
+  PIN_SERVER=(taskset -c "$SERVER_CPU")
+  PIN_LOADGEN=(taskset -c "$LOADGEN_CPU")
+  if ((CPUS < 2)); then
+    log "only $CPUS CPU: not pinning (server and load generator share it)"
+    PIN_SERVER=(); PIN_LOADGEN=()
+  fi
+}
 
 stop_server() {
   [[ -n $SERVER_PID ]] || return 0
@@ -76,10 +114,15 @@ ratio() {  # A B
 has() { local x; for x in "${SERVER_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
 has_scenario() { local x; for x in "${SCENARIO_LIST[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
 
-row() {  # LABEL SCENARIO FIELD DECIMALS
+row() {  # LABEL SCENARIO FIELD DECIMALS [DIVISOR: shown as value ÷ DIVISOR, e.g. 1048576 for MiB]
   has_scenario "$2" || return 0
   local sb="" nd=""
   has switchboard && sb=$(median switchboard "$2" "$3")
   has node && nd=$(median node "$2" "$3")
-  echo "| $1 | $(fmt "$sb" "$4") | $(fmt "$nd" "$4") | $(ratio "$sb" "$nd") |"
+  echo "| $1 | $(fmt "$(scaled "$sb" "${5:-1}")" "$4") | $(fmt "$(scaled "$nd" "${5:-1}")" "$4") | $(ratio "$sb" "$nd") |"
+}
+
+scaled() {  # VALUE DIVISOR: empty stays empty, and DIVISOR 1 leaves VALUE as it is
+  [[ -n $1 && $2 != 1 ]] || { echo "$1"; return; }
+  awk -v v="$1" -v d="$2" 'BEGIN { printf "%.6f\n", v / d }'
 }

@@ -87,10 +87,10 @@ if ((BUILD)); then
   cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
 fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
-"$LOADGEN" --help 2>&1 | grep -q -- 'eio-polling' || die "$LOADGEN does not know --transport eio-polling (rebuild it)"
+[[ $("$LOADGEN" --help 2>&1) == *eio-polling* ]] || die "$LOADGEN does not know --transport eio-polling (rebuild it)"
 
 # --- servers -------------------------------------------------------------------------
-switchboard_ready() { [[ -x $SWITCHBOARD ]] && "$SWITCHBOARD" --help 2>&1 | grep -q -- '--protocol-test-mode'; }
+switchboard_ready() { [[ -x $SWITCHBOARD ]] && [[ $("$SWITCHBOARD" --help 2>&1) == *--protocol-test-mode* ]]; }
 node_ready() { [[ -f node_modules/engine.io/package.json ]]; }
 
 if [[ -z $SERVERS ]]; then

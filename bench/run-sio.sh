@@ -94,7 +94,7 @@ if ((BUILD)); then
   cmake --build "$BUILD_DIR" --target echo_server >&2 || log "cannot build echo_server"
 fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
-"$LOADGEN" --help 2>&1 | grep -q -- 'sio-polling' || die "$LOADGEN does not know --transport sio-polling (rebuild it)"
+[[ $("$LOADGEN" --help 2>&1) == *sio-polling* ]] || die "$LOADGEN does not know --transport sio-polling (rebuild it)"
 
 # --- servers -------------------------------------------------------------------------
 switchboard_ready() { [[ -x $SWITCHBOARD ]]; }

@@ -90,7 +90,7 @@ fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
 
 # --- servers -------------------------------------------------------------------------
-switchboard_ready() { [[ -x $SWITCHBOARD ]] && "$SWITCHBOARD" --help 2>&1 | grep -q -- '--ws-echo'; }
+switchboard_ready() { [[ -x $SWITCHBOARD ]] && [[ $("$SWITCHBOARD" --help 2>&1) == *--ws-echo* ]]; }
 node_ready() { [[ -f node_modules/ws/package.json ]]; }
 
 if [[ -z $SERVERS ]]; then

@@ -1,5 +1,6 @@
 // Unit tests of the load generator's pure parts: the histogram's bucket arithmetic and
-// percentiles, URL parsing, HTTP responses, and the WebSocket, Engine.IO and Socket.IO
+// percentiles, URL parsing, the chat scenario's options and packets, HTTP responses, and
+// the WebSocket, Engine.IO and Socket.IO
 // client transports fed with the bytes a server would send (every split point of the
 // input, as STYLE.md §13 asks of codecs).
 
@@ -11,6 +12,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "chat_codec.hpp"
 #include "core/encoding.hpp"
 #include "eio_transport.hpp"
 #include "histogram.hpp"
@@ -97,6 +99,141 @@ TEST(Url, Parses) {
     EXPECT_FALSE(parse_url(bad, error)) << bad;
   }
 }
+
+// parse_options with these arguments after the program name; the exit code if it refused.
+std::optional<int> parse(std::vector<std::string> args, Options& options) {
+  args.insert(args.begin(), "sb-loadgen");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_options(static_cast<int>(argv.size()), argv.data(), options);
+}
+
+TEST(Options, Chat) {
+  const std::string url = "http://127.0.0.1:3000/socket.io/";
+  Options options;
+  ASSERT_FALSE(parse({"--url", url, "--scenario", "chat", "--transport", "sio-websocket"}, options));
+  EXPECT_EQ(options.connections, 10'000u);  // the issue's load unless told
+  EXPECT_EQ(options.rooms, 100u);
+  EXPECT_EQ(options.period_s, 10);
+  Options small;
+  ASSERT_FALSE(parse({"--url", url, "--scenario", "chat", "--transport", "sio-polling", "-c", "500", "--rooms", "20",
+                      "--period", "2"},
+                     small));
+  EXPECT_EQ(small.connections, 500u);
+  EXPECT_EQ(small.rooms, 20u);
+  EXPECT_EQ(small.period_s, 2);
+  Options refused;
+  EXPECT_EQ(parse({"--url", url, "--scenario", "chat"}, refused), 2);  // rooms need Socket.IO
+  EXPECT_EQ(parse({"--url", url, "--scenario", "chat", "--transport", "sio-websocket", "--size", "10001"}, refused), 2);
+}
+
+// --- chat packets ------------------------------------------------------------------------
+
+// What both servers send for a new-message: the message as sent, and the room's name
+// added at the end when it has none (as JSON.stringify of {...message, roomId} and
+// Boost.JSON's insertion order write it).
+std::string server_new_message(std::string_view message, std::string_view room, bool add_room) {
+  boost::json::object object = boost::json::parse(message).as_object();
+  if (add_room) object["roomId"] = room;
+  return "2[\"new-message\"," + boost::json::serialize(object) + "]";
+}
+
+TEST(ChatCodec, WhatAClientSends) {
+  ChatCodec codec(100, 12, 1'700'000'000'000'000'000 - 5'000'000'000);
+  std::string out;
+  codec.join_room(out, 0, 17);
+  EXPECT_EQ(out, R"(20["join-room","room-17"])");
+  out.clear();
+  codec.typing(out, 1717);
+  EXPECT_EQ(out, R"(2["typing",{"roomId":"room-17","username":"user 1717"}])");
+
+  out.clear();
+  ChatMessageId id{5'000'000'000 + 123'456'789, 1717, 42};
+  codec.send_message(out, 43, id);
+  ASSERT_EQ(out.rfind("243[", 0), 0u) << out;
+  boost::json::array args = boost::json::parse(std::string_view(out).substr(3)).as_array();
+  ASSERT_EQ(args.size(), 2u);
+  EXPECT_EQ(args[0], "send-message");
+  const auto& payload = args[1].as_object();
+  EXPECT_EQ(payload.at("roomId"), "room-17");
+  // Every field follows from (send time, sender, number); the timestamp is wall-clock ms.
+  EXPECT_EQ(boost::json::serialize(payload.at("message")),
+            R"({"id":"000000013161bf15000006b50000002a","userId":"u1717","username":"user 1717",)"
+            R"("text":"xyzabcdefghi","timestamp":1700000000123})");
+  std::string alone;
+  codec.message(alone, id);
+  EXPECT_EQ(alone, boost::json::serialize(payload.at("message")));
+}
+
+TEST(ChatCodec, ReadsNewMessageAsEitherServerSendsIt) {
+  ChatCodec codec(100, 32, 1'700'000'000'000'000'000);
+  ChatMessageId sent{987'654'321'000, 1717, 7};
+  std::string message, scratch;
+  codec.message(message, sent);
+  for (bool add_room : {true, false}) {
+    std::string packet = server_new_message(message, "room-17", add_room);
+    ChatMessageId got;
+    ASSERT_TRUE(codec.read_new_message(packet, got, scratch)) << packet;
+    EXPECT_EQ(got.sent_ns, sent.sent_ns);
+    EXPECT_EQ(got.sender, 1717u);
+    EXPECT_EQ(got.seq, 7u);
+    EXPECT_EQ(ChatCodec::classify(packet), ChatPacketKind::new_message);
+    // Any byte changed is noticed — a field, the text, the room's name, the end — but in
+    // the send time, whose low digits may not change the timestamp's milliseconds.
+    std::size_t time_digits = std::string_view(R"(2["new-message",{"id":")").size();
+    for (std::size_t i = std::string_view(R"(2["new-message",)").size(); i < packet.size(); ++i) {
+      if (i >= time_digits && i < time_digits + 16) continue;
+      std::string bad = packet;
+      bad[i] = bad[i] == 'a' ? 'b' : 'a';
+      EXPECT_FALSE(codec.read_new_message(bad, got, scratch)) << bad;
+    }
+    EXPECT_FALSE(codec.read_new_message(packet.substr(0, packet.size() - 1), got, scratch));
+  }
+  ChatMessageId got;
+  EXPECT_FALSE(codec.read_new_message(server_new_message(message, "room-18", true), got, scratch));
+  // A message of another sender's number, in another room, reads as that sender's.
+  ChatMessageId other{1, 18, 0};
+  message.clear();
+  codec.message(message, other);
+  ASSERT_TRUE(codec.read_new_message(server_new_message(message, "room-18", true), got, scratch));
+  EXPECT_EQ(codec.room_of(got.sender), 18u);
+}
+
+TEST(ChatCodec, TypingAcksAndTheRest) {
+  std::uint32_t typist = 0;
+  EXPECT_TRUE(ChatCodec::read_user_typing(R"(2["user-typing",{"userId":"Xy_z-1","username":"user 1717"}])", typist));
+  EXPECT_EQ(typist, 1717u);
+  for (std::string_view bad : {R"(2["user-typing",{"userId":"a","username":"user x"}])",
+                               R"(2["user-typing",{"userId":"a","username":"user "}])",
+                               R"(2["user-typing",{"userId":"a","username":"Alice"}])",
+                               R"(2["user-typing",{"userId":"a\"","username":"user 1"}])",
+                               R"(2["user-typing",{"username":"user 1"}])"}) {
+    EXPECT_FALSE(ChatCodec::read_user_typing(bad, typist)) << bad;
+  }
+
+  std::uint64_t ack = 0;
+  bool success = false;
+  EXPECT_TRUE(ChatCodec::read_ack(R"(312[{"success":true}])", ack, success));
+  EXPECT_EQ(ack, 12u);
+  EXPECT_TRUE(success);
+  EXPECT_TRUE(ChatCodec::read_ack(R"(30[{"success":false,"error":"roomId must …"}])", ack, success));
+  EXPECT_EQ(ack, 0u);
+  EXPECT_FALSE(success);
+  for (std::string_view bad : {"3", "3[]", "31", "31{}", R"(2[{"success":true}])"}) {
+    EXPECT_FALSE(ChatCodec::read_ack(bad, ack, success)) << bad;
+  }
+
+  EXPECT_EQ(ChatCodec::classify(R"(312[{"success":true}])"), ChatPacketKind::ack);
+  EXPECT_EQ(ChatCodec::classify(R"(2["user-typing",{}])"), ChatPacketKind::user_typing);
+  EXPECT_EQ(ChatCodec::classify(R"(2["user-joined",{}])"), ChatPacketKind::user_joined);
+  EXPECT_EQ(ChatCodec::classify(R"(2["user-left",{}])"), ChatPacketKind::user_left);
+  EXPECT_EQ(ChatCodec::classify(R"(2["online-users",[]])"), ChatPacketKind::online_users);
+  EXPECT_EQ(ChatCodec::classify(R"(2["rate-limited",{}])"), ChatPacketKind::rate_limited);
+  EXPECT_EQ(ChatCodec::classify(R"(2["new-messages",{}])"), ChatPacketKind::other);
+  EXPECT_EQ(ChatCodec::classify(R"(2["direct-message",{}])"), ChatPacketKind::other);
+}
+
+// --- transports -----------------------------------------------------------------------
 
 // Collects what the transport reports.
 struct Events final : TransportEvents {
@@ -800,6 +937,42 @@ TEST_F(SioWebSocketTest, EventsAtEverySplitPoint) {
     ASSERT_EQ(replies.size(), 2u);
     EXPECT_EQ(replies[0].second, "40");
     EXPECT_EQ(replies[1].second, "3");  // the pong
+  }
+}
+
+TEST_F(SioWebSocketTest, PacketsModeSendsAndReportsWholePackets) {
+  SioConfig config;
+  config.packets = true;
+  make(config);
+  open();
+  transport_->send(bytes_of(R"(21["join-room","room-1"])"), false, outs_);
+  auto frames = client_frames(out_);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0], std::make_pair(ws::Opcode::text, std::string(R"(421["join-room","room-1"])")));
+
+  std::string events;
+  for (std::string_view packet : {
+           std::string_view(R"(31[{"success":true}])"),                     // the hot path: an ack
+           std::string_view(R"(2["new-message",{"text":"a\"b"}])"),        // an event, escapes and all
+           std::string_view(R"(2["user-joined",{"userId":"x"}])"),
+           std::string_view(R"(25["asks-for-an-ack"])"),                    // the codec's path
+       }) {
+    events += server_frame(ws::Opcode::text, "4" + std::string(packet));
+  }
+  events += server_frame(ws::Opcode::text, R"(451-["file",{"_placeholder":true,"num":0}])") +
+            server_frame(ws::Opcode::binary, "zz");
+  for (std::size_t split = 0; split <= events.size(); ++split) {
+    make(config);
+    open();
+    ASSERT_EQ(feed(events.substr(0, split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(feed(events.substr(split)), FeedStatus::ok) << split << transport_->error();
+    ASSERT_EQ(events_.messages.size(), 5u) << split;
+    EXPECT_EQ(events_.messages[0], R"(31[{"success":true}])");
+    EXPECT_EQ(events_.messages[1], R"(2["new-message",{"text":"a\"b"}])");
+    EXPECT_EQ(events_.messages[2], R"(2["user-joined",{"userId":"x"}])");
+    EXPECT_EQ(events_.messages[3], R"(25["asks-for-an-ack"])");
+    EXPECT_EQ(events_.messages[4], R"(51-["file",{"_placeholder":true,"num":0}])");  // its text only
+    for (bool binary : events_.binaries) EXPECT_FALSE(binary);
   }
 }
 

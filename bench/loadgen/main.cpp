@@ -43,6 +43,7 @@ class Run {
   explicit Run(const Options& options) : options_(options), factory_(make_transport_factory(options)) {
     if (options.scenario == ScenarioKind::fanout) publisher_factory_ = make_publisher_factory(options);
     unsigned total = options.scenario == ScenarioKind::connect ? options.concurrency : options.connections;
+    unsigned first = 0;  // chat: the number of this worker's first client
     for (unsigned i = 0; i < options.threads; ++i) {
       unsigned share = total / options.threads + (i < total % options.threads ? 1 : 0);
       std::unique_ptr<Scenario> scenario;
@@ -53,7 +54,9 @@ class Run {
         case ScenarioKind::fanout:
           scenario = make_fanout_scenario(options, share, i, fanout_, *publisher_factory_);
           break;
+        case ScenarioKind::chat: scenario = make_chat_scenario(options, share, first, chat_); break;
       }
+      first += share;
       workers_.push_back(std::make_unique<Worker>(options, *factory_, control_, std::move(scenario)));
     }
   }
@@ -116,7 +119,11 @@ class Run {
       if (phase == Phase::ramp) {
         std::uint64_t resolved = stats.opened + stats.connect_failures + stats.handshake_failures;
         bool timed_out = now - start >= seconds(options_.ramp_timeout_s);
-        if (resolved >= options_.sessions() || timed_out) {
+        // chat: and every open client's join answered, so that each message reaches the
+        // whole room from the first on.
+        bool joined = options_.scenario != ScenarioKind::chat ||
+                      chat_.joins_settled.load(std::memory_order_relaxed) >= stats.opened;
+        if ((resolved >= options_.sessions() && joined) || timed_out) {
           result_.ramp_s = static_cast<double>(now - start) / ns_per_s;
           result_.all_opened = stats.opened >= options_.sessions();
           std::fprintf(stderr, "%s: %llu of %u connections open after %.2f s (%llu failed)\n",
@@ -124,6 +131,10 @@ class Run {
                        static_cast<unsigned long long>(stats.open_now), options_.sessions(),
                        result_.ramp_s,
                        static_cast<unsigned long long>(stats.connect_failures + stats.handshake_failures));
+          if (options_.scenario == ScenarioKind::chat) {
+            std::fprintf(stderr, "joined: %llu of them, in %u rooms\n",
+                         static_cast<unsigned long long>(chat_.joined.load()), options_.rooms);
+          }
           if (stats.opened == 0) {
             std::fprintf(stderr, "sb-loadgen: no connection opened; is the server at %s?\n",
                          options_.url.text.c_str());
@@ -169,6 +180,7 @@ class Run {
 
   void start_window(std::int64_t now) {
     window_stats_ = sum();
+    chat_window_start_ = chat_.snapshot();
     if (options_.server_pid) result_.server_start = sample_process(*options_.server_pid);
     self_cpu_start_ = self_cpu_seconds();
     self_wait_start_ = runqueue_wait_seconds(0);
@@ -187,15 +199,23 @@ class Run {
     result_.window_s = static_cast<double>(now - window_start_) / ns_per_s;
     result_.totals = stats;
     result_.window = stats - window_stats_;
+    result_.chat_totals = chat_.snapshot();
+    result_.chat_window = result_.chat_totals - chat_window_start_;
   }
 
   void progress(Phase phase, std::int64_t elapsed, const StatsSnapshot& now,
-                const StatsSnapshot& before, std::int64_t interval) const {
+                const StatsSnapshot& before, std::int64_t interval) {
     if (!options_.progress) return;
     double per_s = static_cast<double>(ns_per_s) / static_cast<double>(interval > 0 ? interval : 1);
     static constexpr const char* names[] = {"ramp", "warmup", "measure", "done"};
     char rate[64] = "";
-    if (options_.scenario == ScenarioKind::echo || options_.scenario == ScenarioKind::fanout) {
+    if (options_.scenario == ScenarioKind::chat) {
+      ChatCounts counts = chat_.snapshot();
+      std::snprintf(rate, sizeof rate, "%6.0f sent/s %9.0f deliveries/s  ",
+                    static_cast<double>(counts.messages_sent - chat_last_.messages_sent) * per_s,
+                    static_cast<double>(counts.deliveries - chat_last_.deliveries) * per_s);
+      chat_last_ = counts;
+    } else if (options_.scenario == ScenarioKind::echo || options_.scenario == ScenarioKind::fanout) {
       std::snprintf(rate, sizeof rate, "%10.0f msg/s  ",
                     static_cast<double>(now.messages_received - before.messages_received) * per_s);
     } else if (options_.scenario == ScenarioKind::connect) {
@@ -214,6 +234,9 @@ class Run {
   std::unique_ptr<TransportFactory> factory_;
   std::unique_ptr<TransportFactory> publisher_factory_;  // fanout
   FanoutShared fanout_;
+  ChatShared chat_;
+  ChatCounts chat_last_;          // at the last progress line
+  ChatCounts chat_window_start_;
   Control control_;
   std::vector<std::unique_ptr<Worker>> workers_;
   RunResult result_;

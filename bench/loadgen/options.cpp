@@ -15,6 +15,7 @@ const char* to_string(ScenarioKind kind) noexcept {
     case ScenarioKind::idle: return "idle";
     case ScenarioKind::connect: return "connect";
     case ScenarioKind::fanout: return "fanout";
+    case ScenarioKind::chat: return "chat";
   }
   return "?";
 }
@@ -138,7 +139,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       {"echo", ScenarioKind::echo},
       {"idle", ScenarioKind::idle},
       {"connect", ScenarioKind::connect},
-      {"fanout", ScenarioKind::fanout}};
+      {"fanout", ScenarioKind::fanout},
+      {"chat", ScenarioKind::chat}};
   std::string scenario = "echo";
   app.add_option("--scenario", scenario,
                  "echo: pipelined messages, reports messages/s and round-trip latency;\n"
@@ -148,7 +150,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "sessions opened and closed, i.e. handshakes/s; Socket.IO: with CONNECT and DISCONNECT);\n"
                  "fanout (Socket.IO only): --connections members join room \"room\" (handshake query\n"
                  "room=1) and one more session emits \"pub\" at --rate; reports deliveries of \"msg\"\n"
-                 "per second and the publisher-to-member latency")
+                 "per second and the publisher-to-member latency;\n"
+                 "chat (Socket.IO only): --connections clients (default 10,000) in --rooms rooms of the\n"
+                 "chat contract (DESIGN.md); each joins its room, then every --period seconds emits\n"
+                 "\"typing\" and, 1 s later (at most half the period), \"send-message\" with an ack; reports\n"
+                 "new-message deliveries per second and the sender-to-member latency")
       ->check(CLI::IsMember(scenarios))
       ->capture_default_str();
   const std::map<std::string, TransportKind> transports{{"ws", TransportKind::websocket},
@@ -172,8 +178,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "Worker threads, each with its own epoll loop and its share of the connections")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  app.add_option("-c,--connections", options.connections,
-                 "echo, idle: connections to open (all of them before the run starts)")
+  auto* connections = app.add_option("-c,--connections", options.connections,
+                 "echo, idle, fanout, chat: connections to open (all of them before the load starts;\n"
+                 "chat: default 10,000)")
       ->check(CLI::Range(1u, 1'000'000u))
       ->capture_default_str();
   app.add_option("--inflight", options.inflight,
@@ -183,13 +190,14 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       ->capture_default_str();
   app.add_option("--size", options.size,
                  "echo: payload bytes per message; the first 8 carry the send time (16 with --text);\n"
-                 "fanout: bytes of the \"pub\" string (at least 32: send time and number)")
+                 "fanout: bytes of the \"pub\" string (at least 32: send time and number);\n"
+                 "chat: characters of each message's text (at most 10,000)")
       ->check(CLI::Range(8u, 16u * 1024 * 1024))
       ->capture_default_str();
   app.add_flag("--text", options.text,
                "echo: send text frames with an ASCII payload instead of binary frames");
   app.add_option("--warmup", options.warmup_s,
-                 "echo, connect: seconds of load before the measured window (not counted)")
+                 "echo, connect, fanout, chat: seconds of load before the measured window (not counted)")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_option("-d,--duration", options.duration_s,
@@ -201,6 +209,14 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                  "fanout: publications per second, on a fixed schedule (0: as fast as the room drains,\n"
                  "at most --inflight publications not yet delivered to every member)")
       ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--rooms", options.rooms, "chat: rooms; client i joins room i % rooms (\"room-<n>\")")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
+  app.add_option("--period", options.period_s,
+                 "chat: seconds between one client's messages (each client starts at a random point\n"
+                 "of its first period, so the load is even)")
+      ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
   app.add_option("--concurrency", options.concurrency,
                  "connect: connections in progress at any time (connect, upgrade or close)")
@@ -246,6 +262,18 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
       return 2;
     }
     options.text = true;  // "pub" carries a string
+  }
+  if (options.scenario == ScenarioKind::chat) {
+    if (!options.socket_io()) {
+      std::cerr << "sb-loadgen: --scenario chat needs --transport sio-websocket or sio-polling\n";
+      return 2;
+    }
+    if (connections->count() == 0) options.connections = Options::chat_default_clients;
+    if (options.size > Options::chat_max_text) {
+      std::cerr << "sb-loadgen: chat needs --size <= " << Options::chat_max_text
+                << " (the contract refuses longer texts)\n";
+      return 2;
+    }
   }
   if (options.text && options.size < options.min_size()) {
     std::cerr << "sb-loadgen: --text needs --size >= " << options.min_size()

@@ -9,7 +9,7 @@
 
 namespace switchboard::loadgen {
 
-enum class ScenarioKind { echo, idle, connect, fanout };
+enum class ScenarioKind { echo, idle, connect, fanout, chat };
 enum class TransportKind { websocket, eio_websocket, eio_polling, sio_websocket, sio_polling };
 
 const char* to_string(ScenarioKind kind) noexcept;
@@ -38,14 +38,19 @@ struct Options {
   unsigned threads = 1;
   unsigned connections = 100;
   unsigned inflight = 8;           // echo: pipelined messages per connection
-  unsigned size = 32;              // echo: payload bytes, timestamp included
+  unsigned size = 32;              // echo: payload bytes, timestamp included; chat: text characters
   bool text = false;               // echo: text frames (ASCII payload) instead of binary
-  double warmup_s = 2;             // echo, connect: discarded before the window
+  double warmup_s = 2;             // echo, connect, fanout, chat: discarded before the window
   double duration_s = 10;          // the measured window (idle: how long to hold)
   unsigned concurrency = 64;       // connect: handshakes in flight
   // fanout: publications per second (0: as fast as the room drains, with at most
   // --inflight publications not yet delivered to every member)
   double rate = 100;
+  unsigned rooms = 100;            // chat: client i joins room i % rooms
+  double period_s = 10;            // chat: seconds between one client's messages
+  // chat: the clients when --connections is not given (the 10,000 in 100 rooms)
+  static constexpr unsigned chat_default_clients = 10'000;
+  static constexpr unsigned chat_max_text = 10'000;  // the contract's longest text
   // echo, idle: TCP connects and handshakes in flight while opening (sessions ×
   // sockets_per_session()); bounds the accept backlog and the SYN burst so that the
   // server sees a ramp, not a flood it would drop.

@@ -1,6 +1,6 @@
 #pragma once
 // What /proc says about a process: CPU time (utime + stime, all threads, from
-// /proc/PID/stat) and resident memory (VmRSS from /proc/PID/status), and the load
+// /proc/PID/stat) and resident memory (VmRSS and its peak, VmHWM, from /proc/PID/status), and the load
 // generator's own CPU time (getrusage), to tell when it, not the server, is the limit;
 // and how long each waited for a CPU while runnable (/proc/PID/task/*/schedstat), to
 // tell when something else on the machine took the cores the benchmark was pinned to.
@@ -12,6 +12,7 @@ namespace switchboard::loadgen {
 struct ProcSample {
   double cpu_s = 0;          // utime + stime, seconds
   long long rss_bytes = -1;  // VmRSS; -1 if unknown
+  long long peak_rss_bytes = -1;  // VmHWM: the most VmRSS has been since the process started
   double wait_s = -1;        // time runnable but not running, all threads; -1 if unknown
 };
 

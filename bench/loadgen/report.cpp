@@ -38,6 +38,10 @@ Derived derive(const Options& options, const RunResult& r) {
       count = r.window.messages_received;
       d.primary_name = "deliveries";
       break;
+    case ScenarioKind::chat:
+      count = r.chat_window.deliveries;  // new-message only: not the acks, typing, joins
+      d.primary_name = "deliveries";
+      break;
     case ScenarioKind::idle:
       d.primary_name = "";
       break;
@@ -119,6 +123,11 @@ std::optional<double> rss(const std::optional<ProcSample>& sample) {
   return static_cast<double>(sample->rss_bytes);
 }
 
+std::optional<double> peak_rss(const std::optional<ProcSample>& sample) {
+  if (!sample || sample->peak_rss_bytes < 0) return std::nullopt;
+  return static_cast<double>(sample->peak_rss_bytes);
+}
+
 }  // namespace
 
 void print_summary(const Options& options, const RunResult& r) {
@@ -158,6 +167,25 @@ void print_summary(const Options& options, const RunResult& r) {
                    static_cast<double>(w.messages_sent) / window);
       break;
     }
+    case ScenarioKind::chat: {
+      double window = r.window_s > 0 ? r.window_s : 1e-9;
+      const ChatCounts& c = r.chat_window;
+      std::fprintf(stderr, "clients %u in %u rooms, a message every %g s each (%u-character text); window %.2f s\n",
+                   options.connections, options.rooms, options.period_s, options.size, r.window_s);
+      std::fprintf(stderr, "deliveries/s   %12.0f   (%llu new-message received; %.1f sent/s, %llu acked)\n",
+                   d.primary_rate, static_cast<unsigned long long>(c.deliveries),
+                   static_cast<double>(c.messages_sent) / window, static_cast<unsigned long long>(c.acks));
+      std::fprintf(stderr, "typing/s       %12.0f   (%llu user-typing received; %llu typing sent)\n",
+                   static_cast<double>(c.typing_deliveries) / window,
+                   static_cast<unsigned long long>(c.typing_deliveries),
+                   static_cast<unsigned long long>(c.typing_sent));
+      const ChatCounts& t = r.chat_totals;
+      std::fprintf(stderr,
+                   "chat errors    lost %llu, ack failures %llu, rate-limited %llu, unexpected %llu since start\n",
+                   static_cast<unsigned long long>(t.lost), static_cast<unsigned long long>(t.ack_failures),
+                   static_cast<unsigned long long>(t.rate_limited), static_cast<unsigned long long>(t.unexpected));
+      break;
+    }
     case ScenarioKind::idle:
       std::fprintf(stderr, "held %.2f s; opened %llu of %u in %.2f s; %llu still open at the end\n",
                    r.window_s, static_cast<unsigned long long>(r.totals.opened), options.connections,
@@ -181,6 +209,7 @@ void print_summary(const Options& options, const RunResult& r) {
   if (r.server_before && r.server_end && r.server_end->rss_bytes >= 0) {
     std::fprintf(stderr, "server RSS     %.1f MiB before, %.1f MiB at the end", r.server_before->rss_bytes / 1048576.0,
                  r.server_end->rss_bytes / 1048576.0);
+    if (r.server_end->peak_rss_bytes >= 0) std::fprintf(stderr, " (peak %.1f MiB)", r.server_end->peak_rss_bytes / 1048576.0);
     if (d.rss_per_connection) std::fprintf(stderr, ";  %.0f bytes per open connection", *d.rss_per_connection);
     std::fprintf(stderr, "\n");
   }
@@ -234,12 +263,31 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("open_at_end", d.open_at_end);
   j.number("messages_sent", r.window.messages_sent);
   j.number("messages_received", r.window.messages_received);
-  bool messages = options.scenario == ScenarioKind::echo || options.scenario == ScenarioKind::fanout;
-  j.number("messages_per_s", messages ? d.primary_rate : 0.0);  // fanout: deliveries/s
+  bool messages = options.scenario == ScenarioKind::echo || options.scenario == ScenarioKind::fanout ||
+                  options.scenario == ScenarioKind::chat;
+  j.number("messages_per_s", messages ? d.primary_rate : 0.0);  // fanout, chat: deliveries/s
   j.number("rate", options.scenario == ScenarioKind::fanout ? options.rate : 0.0);
   j.number("publications_per_s", options.scenario == ScenarioKind::fanout && r.window_s > 0
                                      ? static_cast<double>(r.window.messages_sent) / r.window_s
                                      : 0.0);
+  if (options.scenario == ScenarioKind::chat) {
+    const ChatCounts& c = r.chat_window;
+    double window = r.window_s > 0 ? r.window_s : 1e-9;
+    j.number("rooms", std::uint64_t{options.rooms});
+    j.number("period_s", options.period_s);
+    j.number("chat_messages_sent", c.messages_sent);
+    j.number("chat_messages_per_s", static_cast<double>(c.messages_sent) / window);
+    j.number("chat_deliveries", c.deliveries);
+    j.number("chat_typing_sent", c.typing_sent);
+    j.number("chat_typing_deliveries", c.typing_deliveries);
+    j.number("chat_typing_deliveries_per_s", static_cast<double>(c.typing_deliveries) / window);
+    j.number("chat_acks", c.acks);
+    // Errors since the start, as the other error counts (each is in "mismatches" too).
+    j.number("chat_lost", r.chat_totals.lost);
+    j.number("chat_ack_failures", r.chat_totals.ack_failures);
+    j.number("chat_rate_limited", r.chat_totals.rate_limited);
+    j.number("chat_unexpected", r.chat_totals.unexpected);
+  }
   j.number("connections_completed", r.window.closed_clean);
   j.number("connections_per_s", options.scenario == ScenarioKind::connect ? d.primary_rate : 0.0);
   j.number("bytes_sent", r.window.bytes_sent);
@@ -258,6 +306,7 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("server_rss_open_bytes", rss(r.server_open));
   j.number("server_rss_start_bytes", rss(r.server_start));
   j.number("server_rss_end_bytes", rss(r.server_end));
+  j.number("server_rss_peak_bytes", peak_rss(r.server_end));
   j.number("server_rss_per_connection_bytes", d.rss_per_connection);
   j.number("loadgen_cpu_share", r.window_s > 0 ? r.self_cpu_s / r.window_s : 0.0);
   j.number("server_runqueue_wait_share", d.server_wait_share);

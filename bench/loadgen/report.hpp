@@ -18,7 +18,9 @@ struct RunResult {
   bool interrupted = false;    // SIGINT/SIGTERM ended the window early
   StatsSnapshot totals;        // at the end of the window
   StatsSnapshot window;        // counted inside the window
-  Histogram histogram;         // echo: round trip; connect: connect() to 101
+  ChatCounts chat_totals;      // chat: at the end of the window
+  ChatCounts chat_window;      // chat: counted inside the window
+  Histogram histogram;         // echo: round trip; connect: connect() to 101; fanout, chat: sender to member
   double self_cpu_s = 0;       // the load generator's CPU time inside the window
   double self_wait_s = -1;     // the load generator's run-queue wait inside the window
   std::optional<ProcSample> server_before;  // before the first connection

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "connection.hpp"
+#include "stats.hpp"
 
 namespace switchboard::loadgen {
 
@@ -36,11 +37,29 @@ struct FanoutShared {
   std::atomic<std::int64_t> members{0};     // members open now
 };
 
+// chat: what the workers share. Every worker writes, the main thread reads.
+struct ChatShared {
+  // Clients whose join is settled: its ack came (either way), or the client closed first.
+  std::atomic<std::uint64_t> joins_settled{0};
+  std::atomic<std::uint64_t> joined{0};         // join-room acks {success: true}
+  std::atomic<std::uint64_t> messages_sent{0}, typing_sent{0}, deliveries{0}, typing_deliveries{0}, acks{0},
+      ack_failures{0}, lost{0}, rate_limited{0}, unexpected{0};
+
+  ChatCounts snapshot() const noexcept {
+    auto get = [](const std::atomic<std::uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+    return {get(messages_sent), get(typing_sent), get(deliveries), get(typing_deliveries), get(acks),
+            get(ack_failures), get(lost), get(rate_limited), get(unexpected)};
+  }
+};
+
 // `share` is this worker's part of --connections (echo, idle) or --concurrency (connect).
 std::unique_ptr<Scenario> make_echo_scenario(const Options& options, unsigned share, unsigned worker);
 std::unique_ptr<Scenario> make_idle_scenario(const Options& options, unsigned share);
 std::unique_ptr<Scenario> make_connect_scenario(const Options& options, unsigned share);
 // `publisher` makes the publisher's session (worker 0 only opens one).
+// `first_client` numbers this worker's clients (client i is in room i % --rooms).
+std::unique_ptr<Scenario> make_chat_scenario(const Options& options, unsigned share, unsigned first_client,
+                                             ChatShared& shared);
 std::unique_ptr<Scenario> make_fanout_scenario(const Options& options, unsigned share, unsigned worker,
                                                FanoutShared& shared, const TransportFactory& publisher);
 

@@ -45,6 +45,7 @@ struct SioShared {
   std::string listen_text_head;   // 2["LISTEN","
   std::string listen_binary_head; // 51-["LISTEN",{"_placeholder":true,"num":0}]
   std::string listen_event;
+  bool packets = false;  // SioConfig::packets
 };
 
 std::string event_head(std::string_view event) {
@@ -79,6 +80,10 @@ class SioTransport final : public Transport, private TransportEvents {
   }
 
   void send(std::span<const std::byte> payload, bool binary, Outputs& out) override {
+    if (shared_.packets) {
+      eio_->send(payload, false, out);
+      return;
+    }
     if (binary) {
       eio_->send(as_bytes(shared_.emit_binary_head), false, out);
       eio_->send(payload, true, out);
@@ -122,7 +127,14 @@ class SioTransport final : public Transport, private TransportEvents {
       error_ = "a text packet where an attachment was due";
       return;
     }
-    if (connected_ && decoder_.idle()) {
+    if (connected_ && decoder_.idle() && shared_.packets) {
+      bool event = text.size() >= 2 && text[0] == '2' && text[1] == '[';
+      bool ack = text.size() >= 2 && text[0] == '3' && text[1] >= '0' && text[1] <= '9';
+      if (event || ack) {
+        events_->on_message(payload, false);
+        return;
+      }
+    } else if (connected_ && decoder_.idle()) {
       const std::string& head = shared_.listen_text_head;
       if (text.size() >= head.size() + 2 && text.compare(0, head.size(), head) == 0 &&
           text.compare(text.size() - 2, 2, "\"]") == 0) {
@@ -197,6 +209,10 @@ class SioTransport final : public Transport, private TransportEvents {
           error_ = "an event before the CONNECT answer";
           return;
         }
+        if (shared_.packets) {
+          events_->on_message(as_bytes(whole), false);
+          return;
+        }
         const auto& args = packet.data.get_array();  // the codec checked: non-empty, named
         if (!args[0].is_string() || view(args[0].get_string()) != shared_.listen_event) {
           error_ = "unexpected event " + boost::json::serialize(args[0]);
@@ -213,6 +229,10 @@ class SioTransport final : public Transport, private TransportEvents {
       }
       case sio::PacketType::ack:
       case sio::PacketType::binary_ack:
+        if (shared_.packets) {
+          events_->on_message(as_bytes(whole), false);
+          return;
+        }
         error_ = "an ack, though no emit asked for one";
         return;
     }
@@ -249,6 +269,7 @@ class SioFactory final : public TransportFactory {
     shared_.listen_text_head = event_head(config.listen_event);
     shared_.listen_binary_head = binary_head(config.listen_event);
     shared_.listen_event = config.listen_event;
+    shared_.packets = config.packets;
   }
 
   std::unique_ptr<Transport> create(Random& random) const override {

@@ -35,6 +35,13 @@ struct SioConfig {
   std::string query;         // added to the handshake query, e.g. "room=1"; may be empty
   std::string emit_event;    // the event send() emits
   std::string listen_event;  // the event whose argument on_message() reports
+  // Whole packets instead (the chat scenario, which speaks several events and acks):
+  // send() takes a Socket.IO text packet for "/" as it goes on the wire (e.g.
+  // `21["join-room","r"]`), and on_message() reports each event or ack the server sends
+  // as its packet text; the events above are unused. The hot path is the same: a text
+  // packet for "/" that starts `2[` or `3<digit>` is passed on as it is, anything else
+  // goes through the codec (binary events are reported as the text of their packet).
+  bool packets = false;
 };
 
 enum class SioOver {

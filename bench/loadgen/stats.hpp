@@ -95,4 +95,25 @@ inline StatsSnapshot StatsSnapshot::operator-(const StatsSnapshot& o) const noex
   return d;
 }
 
+// The chat scenario's own counts (the Stats above count every packet alike: a join's
+// ack, a user-joined and a new-message are each a message received).
+struct ChatCounts {
+  std::uint64_t messages_sent = 0;      // send-message emitted
+  std::uint64_t typing_sent = 0;        // typing emitted
+  std::uint64_t deliveries = 0;         // new-message received, the sender's own included
+  std::uint64_t typing_deliveries = 0;  // user-typing received
+  std::uint64_t acks = 0;               // send-message acks {success: true}
+  // Errors (each is also counted in Stats::mismatches):
+  std::uint64_t ack_failures = 0;       // an ack other than {success: true}, or out of order
+  std::uint64_t lost = 0;               // new-messages a member never got (a gap in a sender's numbers)
+  std::uint64_t rate_limited = 0;       // rate-limited notices
+  std::uint64_t unexpected = 0;         // any other packet, or one of the above not as sent
+
+  ChatCounts operator-(const ChatCounts& o) const noexcept {
+    return {messages_sent - o.messages_sent, typing_sent - o.typing_sent, deliveries - o.deliveries,
+            typing_deliveries - o.typing_deliveries, acks - o.acks, ack_failures - o.ack_failures,
+            lost - o.lost, rate_limited - o.rate_limited, unexpected - o.unexpected};
+  }
+};
+
 }  // namespace switchboard::loadgen

@@ -29,6 +29,12 @@ std::unique_ptr<TransportFactory> make_transport_factory(const Options& options)
     case TransportKind::sio_polling:
       // The benchmark server's contract (examples/echo_server.cpp): "echo" comes back to
       // its sender; members of room "room" (query room=1) get each "pub" as "msg".
+      // The chat scenario speaks the chat contract (several events, acks): whole packets.
+      if (options.scenario == ScenarioKind::chat) {
+        SioConfig config;
+        config.packets = true;
+        return make_sio_factory(options.url, sio_over(options), config);
+      }
       if (options.scenario == ScenarioKind::fanout) {
         return make_sio_factory(options.url, sio_over(options), {"room=1", "echo", "msg"});
       }

@@ -460,11 +460,14 @@ export async function roundTrip(ws, data, options = {}) {
  * Starts `bin --host 127.0.0.1 --port 0 ...flags` in a fresh temporary directory, as
  * startServer does for `switchboard`: waits for a "listening on PORT" (or "listening on
  * http://HOST:PORT") line and for GET /healthz to answer 200. `bin` may name an
- * environment variable holding the path (e.g. 'SIO_FEATURE_SERVER').
+ * environment variable holding the path (e.g. 'SIO_FEATURE_SERVER'). `leadingArgs` go
+ * before the flags: an interpreter's script, by its absolute path (the child runs in the
+ * temporary directory), e.g. startBinary(process.execPath, [], { leadingArgs:
+ * [path.join(repoRoot, 'bench/node/chat-server.js')], healthCheck: false }).
  * Returns what startServer returns, plus `waitForOutput(regex, timeout)` (resolves to
  * the first match in the output so far or to come).
  */
-export async function startBinary(bin, flags = [], { startTimeout = 10_000, healthCheck = true } = {}) {
+export async function startBinary(bin, flags = [], { startTimeout = 10_000, healthCheck = true, leadingArgs = [] } = {}) {
   let file = bin;
   if (/^[A-Z_][A-Z0-9_]*$/.test(bin)) {
     file = process.env[bin];
@@ -476,9 +479,9 @@ export async function startBinary(bin, flags = [], { startTimeout = 10_000, heal
     throw new Error(`${file} is not an executable file`);
   }
   file = path.resolve(file);
-  const name = path.basename(file);
+  const name = path.basename(leadingArgs[0] ?? file);
   const dir = tempDir('sb-interop-run-');
-  const child = spawn(file, ['--host', HOST, '--port', '0', ...flags], {
+  const child = spawn(file, [...leadingArgs, '--host', HOST, '--port', '0', ...flags], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
