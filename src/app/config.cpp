@@ -352,6 +352,20 @@ std::vector<SettingKey> make_keys() {
          return std::nullopt;
        },
        [](const Settings& s) { return toml_quote(s.admin_ui_server_id); }});
+  add({"admin-ui-origin", Kind::text, "ORIGIN",
+       "An origin that serves the admin UI elsewhere, e.g. https://admin.socket.io: /socket.io/ answers it\n"
+       "with CORS headers (credentials allowed) so that its HTTP long-polling works, as Node's `cors`\n"
+       "option does. Unset: no CORS headers (the UI from another origin then needs \"WebSocket only\")",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         bool scheme = t.starts_with("http://") || t.starts_with("https://");
+         if (!t.empty() && (!scheme || t.back() == '/' || t.find('/', t.find("//") + 2) != std::string_view::npos)) {
+           return "an origin: scheme and host (and port), no path, e.g. https://admin.socket.io";
+         }
+         s.admin_ui_origin = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_origin); }});
   add({"admin-ui-dist", Kind::text, "DIR",
        "The admin UI's files to serve at /admin/ when admin-ui is on: the @socket.io/admin-ui npm\n"
        "package's ui/dist folder. Default: the repository's node_modules/@socket.io/admin-ui/ui/dist\n"
@@ -524,6 +538,7 @@ std::optional<std::string> check_settings(const Settings& s) {
   if (!s.jwt_algorithm.empty() && !s.auth_enabled()) {
     return "jwt-algorithm is set but auth is off: set jwt-secret (or JWT_SECRET) or jwt-public-key";
   }
+  if (!s.admin_ui_origin.empty() && !s.admin_ui) return "admin-ui-origin is set but admin-ui is off";
   if (s.admin_ui && s.admin_ui_auth && s.admin_ui_password_hash.empty()) {
     return "admin-ui is on but no password is set: set admin-ui-password-hash (a bcrypt hash; or the "
            "environment variable SWITCHBOARD_ADMIN_UI_PASSWORD_HASH), or open it to anyone with "

@@ -78,6 +78,9 @@ struct Settings {
   bool admin_ui_readonly = false;
   std::string admin_ui_mode = "development";  // or "production": server_stats only
   std::string admin_ui_server_id;             // empty: the host name
+  // An origin serving the UI elsewhere (https://admin.socket.io) that may use HTTP
+  // long-polling here: CORS with credentials for it on /socket.io/. Empty: none.
+  std::string admin_ui_origin;
   // The UI's files (the package's ui/dist), served at /admin/ when admin-ui is on;
   // default: the repository's node_modules/@socket.io/admin-ui/ui/dist when found.
   std::string admin_ui_dist = default_admin_ui_dist();

@@ -180,6 +180,13 @@ int main(int argc, char** argv) {
     sio::ServerOptions io_options;
     if (settings.ping_interval_ms) io_options.engine.ping_interval = std::chrono::milliseconds(*settings.ping_interval_ms);
     if (settings.ping_timeout_ms) io_options.engine.ping_timeout = std::chrono::milliseconds(*settings.ping_timeout_ms);
+    if (settings.admin_ui && !settings.admin_ui_origin.empty()) {
+      // As Node's admin UI documentation asks of the server: {origin, credentials: true}.
+      switchboard::eio::Cors cors;
+      cors.origins = {settings.admin_ui_origin};
+      cors.credentials = true;
+      io_options.engine.cors = std::move(cors);
+    }
     io_options.adapter = metrics.adapter_factory(
         &feed, {std::string(app::dashboard_namespace), std::string(app::admin_namespace)});
     io.emplace(server, io_options);

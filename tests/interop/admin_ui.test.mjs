@@ -322,6 +322,26 @@ describe('admin UI configuration', () => {
     }
   });
 
+  it('admin-ui-origin: the UI hosted elsewhere (admin.socket.io) may poll, with credentials', async () => {
+    const server = await startServer(['--admin-ui', '--admin-ui-auth=false', '--admin-ui-origin',
+      'https://admin.socket.io']);
+    try {
+      const handshake = (origin) => fetch(server.url('/socket.io/?EIO=4&transport=polling'), { headers: { origin } });
+      const allowed = await handshake('https://admin.socket.io');
+      assert.equal(allowed.status, 200);
+      assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://admin.socket.io');
+      assert.equal(allowed.headers.get('access-control-allow-credentials'), 'true');
+      const other = await handshake('https://elsewhere.example');
+      assert.equal(other.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await server.stop();
+    }
+    const bad = spawnSync(process.env.SWITCHBOARD_BIN, ['--port', '0', '--admin-ui', '--admin-ui-auth=false',
+      '--admin-ui-origin', 'https://admin.socket.io/'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /an origin: scheme and host/);
+  });
+
   it('off by default: /admin is no namespace and /admin/ serves nothing', async () => {
     const server = await startServer([]);
     try {
