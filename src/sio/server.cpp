@@ -410,13 +410,11 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     }
     self->connect_timer_.cancel();
     raw->on_connected();
-    if (const auto& observed = nsp->server->observer.connected) observed(*raw);
-    if (nsp->on_connection) {
-      try {
-        nsp->on_connection(*raw);
-      } catch (const std::exception& e) {
-        spdlog::error("Socket.IO connection handler for {} threw: {}", nsp->name, e.what());
-      }
+    try {
+      if (const auto& observed = nsp->server->observer.connected) observed(*raw);
+      if (nsp->on_connection) nsp->on_connection(*raw);
+    } catch (const std::exception& e) {
+      spdlog::error("Socket.IO connection handler for {} threw: {}", nsp->name, e.what());
     }
   };
   (*run)(first_middleware);
