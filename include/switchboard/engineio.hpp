@@ -161,6 +161,7 @@ class Server {
     static constexpr std::size_t refusal_codes = 6;
     std::size_t polling = 0;
     std::size_t websocket = 0;  // from the start, or upgraded
+    std::uint64_t opened = 0;   // sessions opened since the start (closed: opened - open now)
     // By Engine.IO error code: 0 Transport unknown, 1 Session ID unknown, 2 Bad
     // handshake method, 3 Bad request, 4 Forbidden (allow_request), 5 Unsupported
     // protocol version.

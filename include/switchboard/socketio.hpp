@@ -268,6 +268,19 @@ enum class Parser {
   msgpack,  // npm socket.io-msgpack-parser: one msgpack binary message per packet
 };
 
+// Sees every socket of the server, in every namespace (dynamic ones too), for tools
+// that follow a whole server such as an admin panel — Node's @socket.io/admin-ui puts
+// a "connection" listener in front of every namespace's and listens for the
+// connection's "upgrade". Set with Server::observe before the server runs; each
+// callback runs on the socket's loop. Unset, it costs nothing.
+struct SocketObserver {
+  // The socket has joined its namespace; the namespace's connection handler runs next.
+  // It may add handlers of its own (on_any, on_disconnect, ...).
+  std::function<void(Socket&)> connected;
+  // The socket's connection has moved to WebSocket (conn().transport() says so now).
+  std::function<void(Socket&)> upgraded;
+};
+
 struct ServerOptions {
   // The Engine.IO options; path defaults to /socket.io/ here.
   eio::ServerOptions engine = [] {
@@ -305,6 +318,9 @@ class Server {
   // connects to it; `parent` (the returned namespace) holds the middleware and
   // connection handler every such namespace gets.
   Namespace& of(std::function<bool(std::string_view name, const Json& auth)> accept);
+
+  // Before the server runs; a second call replaces the first observer.
+  void observe(SocketObserver observer);
 
   eio::Server& engine() noexcept;
   const ServerOptions& options() const noexcept;

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include "app/bcrypt.hpp"
 #include "app/jwt_verifier.hpp"
 #include "app/size_option.hpp"
 
@@ -298,6 +299,87 @@ std::vector<SettingKey> make_keys() {
        "Let clients of the native WebSocket feed at /ws publish into rooms ({\"publish\": R, ...})", {}, false,
        [](Settings& s, std::string_view t) { return set_bool(s.ws_publish, t); },
        [](const Settings& s) -> std::string { return s.ws_publish ? "true" : "false"; }});
+
+  add({"admin-ui", Kind::boolean, "",
+       "Serve @socket.io/admin-ui: namespace /admin for the UI (https://admin.socket.io, or its files at\n"
+       "/admin/, see admin-ui-dist), showing every socket, room and event. Needs admin-ui-password-hash\n"
+       "unless admin-ui-auth is false",
+       {}, false, [](Settings& s, std::string_view t) { return set_bool(s.admin_ui, t); },
+       [](const Settings& s) -> std::string { return s.admin_ui ? "true" : "false"; }});
+  add({"admin-ui-auth", Kind::boolean, "",
+       "The admin UI asks for a user name and password; false lets anyone who reaches the server in\n"
+       "(say it only on a trusted network)",
+       {}, false, [](Settings& s, std::string_view t) { return set_bool(s.admin_ui_auth, t); },
+       [](const Settings& s) -> std::string { return s.admin_ui_auth ? "true" : "false"; }});
+  add({"admin-ui-username", Kind::text, "NAME", "The admin UI's user name", {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         if (t.empty()) return "a non-empty user name";
+         s.admin_ui_username = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_username); }});
+  add({"admin-ui-password-hash", Kind::text, "BCRYPT",
+       "The admin UI's password as a bcrypt hash ($2b$10$... or $2y$10$..., e.g. the output of\n"
+       "`htpasswd -nbBC 10 \"\" PASSWORD | tr -d ':\\n'`); prefer the environment variable",
+       "SWITCHBOARD_ADMIN_UI_PASSWORD_HASH", true,
+       [](Settings& s, std::string_view t) -> Error {
+         if (!t.empty() && !bcrypt_hash_valid(t)) {
+           return "a bcrypt hash: $2a$, $2b$ or $2y$, a cost of 04 to 31, then 53 characters (60 in all)";
+         }
+         s.admin_ui_password_hash = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_password_hash); }});
+  add({"admin-ui-readonly", Kind::boolean, "",
+       "The admin UI may only look: no emit, join, leave or disconnect", {}, false,
+       [](Settings& s, std::string_view t) { return set_bool(s.admin_ui_readonly, t); },
+       [](const Settings& s) -> std::string { return s.admin_ui_readonly ? "true" : "false"; }});
+  add({"admin-ui-mode", Kind::text, "MODE",
+       "development (every socket, room and event, live) or production (server stats only, nothing\n"
+       "per socket or per event)",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         if (t != "development" && t != "production") return "development or production";
+         s.admin_ui_mode = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_mode); }});
+  add({"admin-ui-server-id", Kind::text, "ID",
+       "This server's name in the admin UI's server list (default: the host name); give each node its own",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         s.admin_ui_server_id = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_server_id); }});
+  add({"admin-ui-origin", Kind::text, "ORIGIN",
+       "An origin that serves the admin UI elsewhere, e.g. https://admin.socket.io: /socket.io/ answers it\n"
+       "with CORS headers (credentials allowed) so that its HTTP long-polling works, as Node's `cors`\n"
+       "option does. Unset: no CORS headers (the UI from another origin then needs \"WebSocket only\")",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         bool scheme = t.starts_with("http://") || t.starts_with("https://");
+         if (!t.empty() && (!scheme || t.back() == '/' || t.find('/', t.find("//") + 2) != std::string_view::npos)) {
+           return "an origin: scheme and host (and port), no path, e.g. https://admin.socket.io";
+         }
+         s.admin_ui_origin = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_origin); }});
+  add({"admin-ui-dist", Kind::text, "DIR",
+       "The admin UI's files to serve at /admin/ when admin-ui is on: the @socket.io/admin-ui npm\n"
+       "package's ui/dist folder. Default: the repository's node_modules/@socket.io/admin-ui/ui/dist\n"
+       "(`npm ci` installs it; not found: not served). \"\" serves none (use https://admin.socket.io)",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         std::error_code ec;
+         if (!t.empty() && !std::filesystem::is_regular_file(std::filesystem::path(t) / "index.html", ec)) {
+           return "a directory holding index.html (e.g. node_modules/@socket.io/admin-ui/ui/dist)";
+         }
+         s.admin_ui_dist = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.admin_ui_dist); }});
   return keys;
 }
 
@@ -408,7 +490,8 @@ std::string help_footer() {
          "  [rate-limit]\n"
          "  burst = 100\n"
          "  per-second = 100.0\n\n"
-         "Environment (for secrets; flags override it): JWT_SECRET, SWITCHBOARD_API_KEY.\n\n"
+         "Environment (for secrets; flags override it): JWT_SECRET, SWITCHBOARD_API_KEY,\n"
+         "SWITCHBOARD_ADMIN_UI_PASSWORD_HASH.\n\n"
          "What it serves (one port): the demo chat page at / (web/; open the URL it logs at start);\n"
          "Socket.IO at /socket.io/ with the chat on namespaces /, /chat and /notifications, and the\n"
          "browser client at /socket.io/socket.io.js; POST /api/publish {room, event, data, nsp?} and\n"
@@ -454,6 +537,12 @@ std::optional<std::string> check_settings(const Settings& s) {
   }
   if (!s.jwt_algorithm.empty() && !s.auth_enabled()) {
     return "jwt-algorithm is set but auth is off: set jwt-secret (or JWT_SECRET) or jwt-public-key";
+  }
+  if (!s.admin_ui_origin.empty() && !s.admin_ui) return "admin-ui-origin is set but admin-ui is off";
+  if (s.admin_ui && s.admin_ui_auth && s.admin_ui_password_hash.empty()) {
+    return "admin-ui is on but no password is set: set admin-ui-password-hash (a bcrypt hash; or the "
+           "environment variable SWITCHBOARD_ADMIN_UI_PASSWORD_HASH), or open it to anyone with "
+           "admin-ui-auth = false";
   }
   return std::nullopt;
 }

@@ -70,6 +70,21 @@ struct Settings {
   // The native WebSocket feed at /ws may publish into rooms ({"publish": R, ...}).
   bool ws_publish = false;
 
+  // @socket.io/admin-ui on namespace /admin (see app/admin_ui.hpp); off unless asked.
+  bool admin_ui = false;
+  bool admin_ui_auth = true;  // false must be said explicitly: no password needed
+  std::string admin_ui_username = "admin";
+  std::string admin_ui_password_hash;  // bcrypt
+  bool admin_ui_readonly = false;
+  std::string admin_ui_mode = "development";  // or "production": server_stats only
+  std::string admin_ui_server_id;             // empty: the host name
+  // An origin serving the UI elsewhere (https://admin.socket.io) that may use HTTP
+  // long-polling here: CORS with credentials for it on /socket.io/. Empty: none.
+  std::string admin_ui_origin;
+  // The UI's files (the package's ui/dist), served at /admin/ when admin-ui is on;
+  // default: the repository's node_modules/@socket.io/admin-ui/ui/dist when found.
+  std::string admin_ui_dist = default_admin_ui_dist();
+
   bool auth_enabled() const noexcept { return !jwt_secret.empty() || !jwt_public_key.empty(); }
 };
 

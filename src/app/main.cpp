@@ -16,6 +16,7 @@
 #include <switchboard/socketio.hpp>
 #include <switchboard/websocket.hpp>
 
+#include "app/admin_ui.hpp"
 #include "app/chat_server.hpp"
 #include "app/config.hpp"
 #include "app/dashboard.hpp"
@@ -156,6 +157,7 @@ int main(int argc, char** argv) {
   std::optional<sio::Server> io;
   std::optional<app::ChatServer> chat;
   std::optional<app::Dashboard> dashboard;
+  std::optional<app::AdminUi> admin_ui;
   std::string auth = verifier ? "on, " + std::string(app::name_of(verifier->algorithm())) + " tokens" : "off";
 
   // The browser client, before the Socket.IO server attaches: its routes take
@@ -178,7 +180,15 @@ int main(int argc, char** argv) {
     sio::ServerOptions io_options;
     if (settings.ping_interval_ms) io_options.engine.ping_interval = std::chrono::milliseconds(*settings.ping_interval_ms);
     if (settings.ping_timeout_ms) io_options.engine.ping_timeout = std::chrono::milliseconds(*settings.ping_timeout_ms);
-    io_options.adapter = metrics.adapter_factory(&feed, {std::string(app::dashboard_namespace)});
+    if (settings.admin_ui && !settings.admin_ui_origin.empty()) {
+      // As Node's admin UI documentation asks of the server: {origin, credentials: true}.
+      switchboard::eio::Cors cors;
+      cors.origins = {settings.admin_ui_origin};
+      cors.credentials = true;
+      io_options.engine.cors = std::move(cors);
+    }
+    io_options.adapter = metrics.adapter_factory(
+        &feed, {std::string(app::dashboard_namespace), std::string(app::admin_namespace)});
     io.emplace(server, io_options);
     metrics.set_engine(&io->engine());
     app::ChatOptions chat_options;
@@ -209,6 +219,33 @@ int main(int argc, char** argv) {
       ticker.add([&dashboard] { dashboard->tick(); });
     }
     ticker.add([&feed] { feed.heartbeat(); }, settings.sse_heartbeat_s);
+
+    if (settings.admin_ui) {
+      app::AdminUiOptions admin;
+      admin.auth = settings.admin_ui_auth;
+      admin.username = settings.admin_ui_username;
+      admin.password_hash = settings.admin_ui_password_hash;
+      admin.readonly = settings.admin_ui_readonly;
+      admin.production = settings.admin_ui_mode == "production";
+      admin.server_id = settings.admin_ui_server_id;
+      std::vector<sio::Namespace*> watched;
+      for (const auto& [name, nsp] : chat->namespaces()) watched.push_back(nsp);
+      if (dashboard) watched.push_back(&dashboard->nsp());
+      try {
+        admin_ui.emplace(*io, metrics, std::move(watched), std::move(admin));
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "error: admin-ui: " << e.what() << "\n";
+        return 2;
+      }
+      ticker.add([&admin_ui] { admin_ui->tick(); }, 2);  // every 2 seconds, as Node's admin
+      if (!settings.admin_ui_dist.empty()) {
+        // The UI's files name their siblings relatively (css/..., js/...): /admin must end in '/'.
+        server.router().get("/admin", [](switchboard::http::Request&, switchboard::http::Response& res) {
+          res.header("Location", "/admin/").send(301, "Moved Permanently: /admin/\n");
+        });
+        server.router().get("/admin/*", switchboard::http::serve_static(settings.admin_ui_dist));
+      }
+    }
   }
   ticker.add([&metrics] { metrics.probe_loops(); });
   if (settings.metrics != "off") {
@@ -256,6 +293,16 @@ int main(int argc, char** argv) {
     if (settings.dashboard && !settings.static_dir.empty()) {
       spdlog::info("live dashboard: {}/dashboard.html (namespace /dashboard)", open);
     }
+    if (admin_ui) {
+      std::string login = settings.admin_ui_auth ? "user " + settings.admin_ui_username : "no password asked";
+      std::string mode = settings.admin_ui_mode + (settings.admin_ui_readonly ? ", read-only" : "");
+      if (settings.admin_ui_dist.empty()) {
+        spdlog::info("admin UI: namespace /admin ({}; {}): open https://admin.socket.io with server URL {}", login,
+                     mode, open);
+      } else {
+        spdlog::info("admin UI: open {}/admin/ and connect to server URL {} ({}; {})", open, open, login, mode);
+      }
+    }
   }
   if (bundle) {
     spdlog::info("browser client: /socket.io/socket.io.js is socket.io-client {} from {}", bundle->version(),
@@ -289,6 +336,7 @@ int main(int argc, char** argv) {
   ticker.stop();
   if (chat) chat->stop();
   dashboard.reset();
+  admin_ui.reset();
   io.reset();  // runs the disconnect handlers of sockets still open, while the chat exists
   chat.reset();
   spdlog::info("stopped");

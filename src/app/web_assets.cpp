@@ -123,6 +123,11 @@ const std::string& default_client_dist() {
   return dist;
 }
 
+const std::string& default_admin_ui_dist() {
+  static const std::string dist = find_in_repository("node_modules/@socket.io/admin-ui/ui/dist", "index.html");
+  return dist;
+}
+
 const std::vector<std::string_view>& client_file_names() {
   static const std::vector<std::string_view> names = {
       "socket.io.esm.min.js", "socket.io.esm.min.js.map", "socket.io.js",

@@ -2,6 +2,8 @@
 // What the binary serves besides its own routes, and where it finds it:
 //
 // - the demo pages, the repository's web/ folder (the `static` key's default);
+// - the @socket.io/admin-ui package's ui/dist folder (the `admin-ui-dist` key's
+//   default), served at /admin/ when the admin UI is on;
 // - the official browser client, the socket.io-client npm package's dist/ folder that
 //   `npm ci` at the repository root installs (the `client-dist` key's default), served at
 //   /socket.io/socket.io.js and its siblings the way Node's socket.io serves its bundle
@@ -40,6 +42,9 @@ std::string describe_search(std::string_view relative);
 const std::string& default_web_root();
 // <repo>/node_modules/socket.io-client/dist when it holds socket.io.js; else empty.
 const std::string& default_client_dist();
+
+// <repo>/node_modules/@socket.io/admin-ui/ui/dist when it holds index.html; else empty.
+const std::string& default_admin_ui_dist();
 
 // The client files Node's socket.io serves under its path (its CLIENT_FILES).
 const std::vector<std::string_view>& client_file_names();

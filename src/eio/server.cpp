@@ -466,6 +466,7 @@ Server::Stats Server::stats() const {
   std::uint64_t opened = 0, closed = 0;
   for (std::size_t i = 0; i < state_->threads.size(); ++i) {
     const detail::LoopStats& loop = state_->stats[i];
+    stats.opened += loop.opened.get();
     opened += loop.websocket_opened.get();
     closed += loop.websocket_closed.get();
     for (std::size_t code = 0; code < Stats::refusal_codes; ++code) stats.refused[code] += loop.refused[code].get();

@@ -54,6 +54,7 @@ Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol 
   auto b64 = handshake_.query_param("b64");
   base64_binary_ = b64 && (*b64 == "1" || *b64 == "true");
   server_.session_count.fetch_add(1, std::memory_order_relaxed);
+  server_.stats[loop.index()].opened.add(1);
 }
 
 Session::~Session() {

@@ -56,6 +56,7 @@ struct ThreadSessions {
 
 // Per loop, for Server::stats(): written only on that loop's thread.
 struct LoopStats {
+  net::LoopCounter opened;            // sessions made on this loop since the start
   net::LoopCounter websocket_opened;  // sessions whose transport became WebSocket
   net::LoopCounter websocket_closed;  // ... and closed while on it
   net::LoopCounter refused[Server::Stats::refusal_codes];

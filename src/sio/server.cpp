@@ -258,6 +258,16 @@ Client::~Client() = default;
 void Client::start() {
   conn_.on_message = [this](std::string_view data, bool binary) { on_message(data, binary); };
   conn_.on_close = [this](std::string_view reason) { on_close(reason); };
+  if (server_.observer.upgraded) {
+    conn_.on_upgrade = [this] {
+      // The observer may make a socket leave; those are freed at the end of the turn.
+      std::vector<SocketImpl*> connected;
+      for (auto& [nsp, socket] : sockets_) {
+        if (socket->is_connected()) connected.push_back(socket.get());
+      }
+      for (SocketImpl* socket : connected) server_.observer.upgraded(*socket);
+    };
+  }
   // A client that joins no namespace in time is let go (Node: connectTimeout).
   net::Loop::current()->schedule_timer(connect_timer_, server_.options.connect_timeout);
 }
@@ -393,12 +403,11 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     }
     self->connect_timer_.cancel();
     raw->on_connected();
-    if (nsp->on_connection) {
-      try {
-        nsp->on_connection(*raw);
-      } catch (const std::exception& e) {
-        spdlog::error("Socket.IO connection handler for {} threw: {}", nsp->name, e.what());
-      }
+    try {
+      if (const auto& observed = nsp->server->observer.connected) observed(*raw);
+      if (nsp->on_connection) nsp->on_connection(*raw);
+    } catch (const std::exception& e) {
+      spdlog::error("Socket.IO connection handler for {} threw: {}", nsp->name, e.what());
     }
   };
   (*run)(first_middleware);
@@ -677,6 +686,8 @@ Namespace& Server::of(std::function<bool(std::string_view, const Json&)> accept)
   state_->dynamic.push_back({std::move(accept), parent});
   return *parent->handle;
 }
+
+void Server::observe(SocketObserver observer) { state_->observer = std::move(observer); }
 
 eio::Server& Server::engine() noexcept { return *state_->engine; }
 const ServerOptions& Server::options() const noexcept { return state_->options; }

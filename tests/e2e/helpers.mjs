@@ -30,18 +30,18 @@ process.on('exit', () => {
 });
 
 /**
- * Starts the binary on `port` (0: a free one) with `env` added to the environment, from
- * a temporary folder: it must find web/ and the client bundle by itself. Resolves once
- * it logs where to open the demo: { url, port, log(), stop() }.
+ * Starts the binary on `port` (0: a free one) with `env` added to the environment and
+ * `flags` after the address, from a temporary folder: it must find web/ and the client
+ * bundle by itself. Resolves once it logs where to open the demo: { url, port, log(), stop() }.
  */
-export async function startSwitchboard({ port = 0, env = {} } = {}) {
+export async function startSwitchboard({ port = 0, env = {}, flags = [] } = {}) {
   const bin = process.env.SWITCHBOARD_BIN;
   assert.ok(bin, 'SWITCHBOARD_BIN is not set (CTest sets it to the built switchboard)');
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-run-'));
   const clean = { ...process.env };
   delete clean.JWT_SECRET;
   delete clean.SWITCHBOARD_API_KEY;
-  const child = spawn(path.resolve(bin), ['--host', HOST, '--port', String(port)], {
+  const child = spawn(path.resolve(bin), ['--host', HOST, '--port', String(port), ...flags], {
     cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   servers.add(child);

@@ -198,6 +198,32 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       assert.equal(a.transport, 'websocket');
     });
 
+    it('Server::observe sees every socket of every namespace (dynamic ones too) and its connection\'s upgrade', async () => {
+      const m = manager(server, { transports: ['polling', 'websocket'] });
+      const main = socketOf(m, '/');
+      const dyn = socketOf(m, '/dyn-7');
+      await Promise.all([connected(main), connected(dyn)]);
+      await withTimeout(new Promise((resolve) => {
+        if (m.engine.transport.name === 'websocket') resolve();
+        else m.engine.once('upgrade', resolve);
+      }), WAIT, 'the upgrade');
+      // The client sent the upgrade packet before these, on the same WebSocket.
+      const seen = await Promise.all([call(main, 'observed'), call(dyn, 'observed')]);
+      // "/"'s CONNECT left in the first polling request, which the client lets finish
+      // before it upgrades.
+      assert.deepEqual(seen[0], { nsp: '/', transport: 'polling', upgrades: ['websocket'] });
+      // The child's middleware may let it join before or after the upgrade: either way
+      // it is seen once, ending on WebSocket.
+      const child = seen[1];
+      assert.equal(child.nsp, '/dyn-7');
+      assert.deepEqual(child.transport === 'polling' ? child.upgrades : [child.transport, ...child.upgrades],
+        ['websocket'], JSON.stringify(child));
+      // A socket that joins on the WebSocket transport: seen with it, and no upgrade.
+      const direct = client(server, '/');
+      await connected(direct);
+      assert.deepEqual(await call(direct, 'observed'), { nsp: '/', transport: 'websocket', upgrades: [] });
+    });
+
     it('dynamic namespaces (/dyn-<digits>) get the parent\'s middleware and connection handler', async () => {
       const m = manager(server);
       const d1 = socketOf(m, '/dyn-1');
@@ -207,9 +233,9 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       const [w1, w22] = await Promise.all([call(d1, 'whoami'), call(d22, 'whoami')]);
       assert.equal(w1.nsp, '/dyn-1');
       assert.equal(w1.id, d1.id);
-      assert.deepEqual(w1.trace, ['parent-mw:/dyn-1', 'parent-connection']);
+      assert.deepEqual(w1.trace, ['parent-mw:/dyn-1', 'observer', 'parent-connection']);
       assert.equal(w22.nsp, '/dyn-22');
-      assert.deepEqual(w22.trace, ['parent-mw:/dyn-22', 'parent-connection']);
+      assert.deepEqual(w22.trace, ['parent-mw:/dyn-22', 'observer', 'parent-connection']);
       assert.equal(w1.count, 1, 'each child is a namespace of its own');
       assert.equal(w22.count, 2);
       const echoed = next(d22, 'echo');
@@ -260,7 +286,7 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
 
     it('a middleware may call next() from another thread, to admit or to refuse', async () => {
       const admitted = await connect(server, '/guarded', { auth: { token: 'thread' } });
-      assert.deepEqual(await call(admitted, 'trace'), ['m1:called', 'm1:returned', 'm1:next', 'm2', 'm3', 'connection']);
+      assert.deepEqual(await call(admitted, 'trace'), ['m1:called', 'm1:returned', 'm1:next', 'm2', 'm3', 'observer', 'connection']);
       const err = await refused(client(server, '/guarded', { auth: { token: 'thread-refuse' } }));
       assert.equal(err.message, 'refused from a thread');
     });
@@ -273,7 +299,7 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
 
     it('an asynchronous middleware: next() after it returned, then the others in order', async () => {
       const socket = await connect(server, '/guarded', { auth: { token: 'secret' } });
-      assert.deepEqual(await call(socket, 'trace'), ['m1:called', 'm1:returned', 'm1:next', 'm2', 'm3', 'connection']);
+      assert.deepEqual(await call(socket, 'trace'), ['m1:called', 'm1:returned', 'm1:next', 'm2', 'm3', 'observer', 'connection']);
     });
 
     it('an asynchronous middleware that refuses later', async () => {

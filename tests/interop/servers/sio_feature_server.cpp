@@ -21,6 +21,11 @@
 //   /any         catch-all listeners and per-packet middleware.
 //   /admin       "watch" <id>: the disconnect record of a socket, now or later.
 //
+// Server::observe sees every socket: it adds "observer" to the middleware trace (so the
+// trace shows it runs between the middleware and the connection handler), and gives
+// each socket an "observed" event whose ack is what it saw of the socket: its
+// namespace, its transport when it joined, and the transports it was upgraded to.
+//
 // A broadcast "spec" (the first argument of bcast, bcast-ack, fetch-ids, ...) is
 //   {via: "nsp" | "socket", to: [rooms], except: [rooms], volatile: bool,
 //    timeout: ms, event: name, args: [values]}
@@ -647,6 +652,42 @@ void setup_any(sio::Server& io) {
   });
 }
 
+// --- the server-wide observer ------------------------------------------------------------
+
+struct Observed {
+  std::mutex mutex;
+  std::map<std::string, json::object> by_socket;  // "<nsp> <id>"
+  static std::string key(sio::Socket& s) { return std::string(s.nsp()) + " " + s.id(); }
+};
+Observed observed;
+
+void setup_observer(sio::Server& io) {
+  sio::SocketObserver observer;
+  observer.connected = [](sio::Socket& socket) {
+    if (auto* trace = std::any_cast<std::shared_ptr<json::array>>(&socket.data())) (*trace)->emplace_back("observer");
+    {
+      std::lock_guard lock(observed.mutex);
+      observed.by_socket[Observed::key(socket)] = json::object{{"nsp", std::string(socket.nsp())},
+                                                               {"transport", std::string(socket.conn().transport())},
+                                                               {"upgrades", json::array()}};
+    }
+    socket.on("observed", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
+      std::lock_guard lock(observed.mutex);
+      ack({observed.by_socket[Observed::key(s)]});
+    });
+    socket.on_disconnect([](sio::Socket& s, std::string_view) {
+      std::lock_guard lock(observed.mutex);
+      observed.by_socket.erase(Observed::key(s));
+    });
+  };
+  observer.upgraded = [](sio::Socket& socket) {
+    std::lock_guard lock(observed.mutex);
+    auto it = observed.by_socket.find(Observed::key(socket));
+    if (it != observed.by_socket.end()) it->second["upgrades"].as_array().emplace_back(socket.conn().transport());
+  };
+  io.observe(std::move(observer));
+}
+
 void setup_admin(sio::Server& io) {
   sio::Namespace& admin = io.of("/admin");
   records.admin = &admin;
@@ -704,6 +745,7 @@ int main(int argc, char** argv) {
   Workers answerers;  // destroyed (joined) before the server
   workers = &answerers;
 
+  setup_observer(io);
   setup_admin(io);
   sio::Namespace& dyn_parent = setup_dynamic(io);
   setup_main(io, dyn_parent);

@@ -86,6 +86,29 @@ TEST(CheckSettings, RulesBetweenKeys) {
   s = Settings{};
   s.jwt_algorithm = "HS256";
   EXPECT_NE(check_settings(s)->find("auth is off"), std::string::npos);
+  // The admin UI never opens without a password by accident.
+  s = Settings{};
+  s.admin_ui = true;
+  EXPECT_NE(check_settings(s)->find("admin-ui-auth = false"), std::string::npos);
+  s.admin_ui_auth = false;
+  EXPECT_EQ(error_of(check_settings(s)), "");
+  s.admin_ui_auth = true;
+  s.admin_ui_password_hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS";
+  EXPECT_EQ(error_of(check_settings(s)), "");
+}
+
+TEST(ApplyToml, AdminUiKeys) {
+  Settings s;
+  ASSERT_EQ(error_of(apply_text(s, "admin-ui = true\nadmin-ui-username = \"ops\"\nadmin-ui-readonly = true\n"
+                                   "admin-ui-mode = \"production\"\n")),
+            "");
+  EXPECT_TRUE(s.admin_ui);
+  EXPECT_EQ(s.admin_ui_username, "ops");
+  EXPECT_TRUE(s.admin_ui_readonly);
+  EXPECT_EQ(s.admin_ui_mode, "production");
+  EXPECT_NE(error_of(apply_text(s, "admin-ui-mode = \"debug\"\n")).find("development or production"),
+            std::string::npos);
+  EXPECT_NE(error_of(apply_text(s, "admin-ui-password-hash = \"changeit\"\n")).find("bcrypt"), std::string::npos);
 }
 
 TEST(FormatSettings, ReadsBackToTheSameSettingsAndHidesSecrets) {
