@@ -95,6 +95,9 @@ struct Handshake : eio::Handshake {
   Json auth;  // the CONNECT packet's payload ({} when none)
   // Milliseconds since the epoch, as Node's handshake.issued.
   std::int64_t issued() const noexcept;
+  // Node's socket.handshake object (header names in lower case, the time as
+  // JavaScript's Date string), as fetch_sockets carries it.
+  boost::json::object to_json() const;
 };
 
 class Socket;

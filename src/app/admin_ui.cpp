@@ -49,15 +49,6 @@ json::string iso_date(Clock::time_point time) {
 
 json::value now() { return iso_date(Clock::now()); }
 
-// JavaScript's Date.prototype.toString in UTC: Node's handshake.time.
-std::string js_date_string(Clock::time_point time) {
-  std::time_t seconds = Clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[80];
-  std::size_t length = std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &utc);
-  return std::string(text, length);
-}
 
 std::string host_name() {
   char name[256] = {};
@@ -320,15 +311,19 @@ struct AdminUi::State : std::enable_shared_from_this<State> {
   // --- the UI's serialized socket (Node's serialize()) -----------------------------
 
   json::object serialize(std::string_view nsp, const sio::SocketInfo& info) {
-    json::object handshake = info.handshake;
-    handshake.erase("auth");  // it holds passwords and tokens; Node's admin leaves it out too
-    prefer_forwarded_address(handshake);
     Connection connection;
     {
       std::lock_guard lock(connections_mutex);
       auto it = connections.find(key(nsp, info.id));
       if (it != connections.end()) connection = it->second;
     }
+    return serialize(nsp, info, connection);
+  }
+
+  static json::object serialize(std::string_view nsp, const sio::SocketInfo& info, const Connection& connection) {
+    json::object handshake = info.handshake;
+    handshake.erase("auth");  // it holds passwords and tokens; Node's admin leaves it out too
+    prefer_forwarded_address(handshake);
     json::array rooms;
     for (const auto& room : info.rooms) rooms.emplace_back(room);
     json::object out;
@@ -343,38 +338,9 @@ struct AdminUi::State : std::enable_shared_from_this<State> {
   }
 
   static json::object serialize(sio::Socket& socket) {
-    const sio::Handshake& given = socket.handshake();
-    json::object headers;
-    for (const auto& [name, value] : given.headers) {
-      std::string lower(name);
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      headers[lower] = value;
-    }
-    json::object query;
-    for (const auto& [name, value] : http::query_params(given.query)) query[name] = value;
-    json::object handshake;
-    handshake["address"] = given.address;
-    handshake["headers"] = std::move(headers);
-    handshake["query"] = std::move(query);
-    handshake["issued"] = given.issued();
-    handshake["secure"] = given.secure;
-    handshake["time"] = js_date_string(given.time);
-    handshake["url"] = given.url;
-    handshake["xdomain"] = !given.header("Origin").empty();
-    prefer_forwarded_address(handshake);
-    json::array rooms;
-    for (const auto& room : socket.rooms()) rooms.emplace_back(room);
-    json::object out;
-    out["id"] = socket.id();
-    out["clientId"] = client_id(socket);
-    out["transport"] = socket.conn().transport();
-    out["nsp"] = socket.nsp();
-    const auto* data = std::any_cast<sio::Json>(&socket.data());
-    out["data"] = data && data->is_object() ? *data : json::object();
-    out["handshake"] = std::move(handshake);
-    out["rooms"] = std::move(rooms);
-    return out;
+    sio::SocketInfo info{socket.id(), socket.rooms(), socket.handshake().to_json(), nullptr};
+    if (const auto* data = std::any_cast<sio::Json>(&socket.data())) info.data = *data;
+    return serialize(socket.nsp(), info, Connection{client_id(socket), std::string(socket.conn().transport())});
   }
 
   // Node's: the first 12 characters of the Engine.IO session id.

@@ -18,16 +18,6 @@ namespace switchboard::sio {
 namespace detail {
 namespace {
 
-// JavaScript's Date.prototype.toString, in UTC, as Node's handshake.time has it.
-std::string date_string(std::chrono::system_clock::time_point time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[80];
-  std::size_t length = std::strftime(text, sizeof text, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &utc);
-  return std::string(text, length);
-}
-
 net::Loop& origin_loop(ServerState& server) {
   net::Loop* here = net::Loop::current();
   return here ? *here : server.http->loops().loop(0);
@@ -189,25 +179,7 @@ adapter::SocketInfo NamespaceState::describe(const adapter::Member& member) {
   adapter::SocketInfo info;
   info.id = socket.id_ref();
   info.rooms = adapter->rooms_of(socket);
-  // Node's handshake object: header names in lower case, the time as Date's string.
-  boost::json::object headers;
-  for (const auto& [name, value] : handshake.headers()) {
-    std::string lower(name);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    headers[lower] = value;
-  }
-  boost::json::object query;
-  for (const auto& [name, value] : http::query_params(handshake.query())) query[name] = value;
-  auto& out = info.handshake;
-  out["headers"] = std::move(headers);
-  out["time"] = date_string(handshake.time);
-  out["address"] = handshake.address;
-  out["xdomain"] = !handshake.header("Origin").empty();
-  out["secure"] = handshake.secure;
-  out["issued"] = handshake.issued();
-  out["url"] = handshake.url();
-  out["query"] = std::move(query);
-  out["auth"] = handshake.auth;
+  info.handshake = handshake.to_json();
   if (const auto* data = std::any_cast<Json>(&socket.user_data())) info.data = *data;
   return info;
 }

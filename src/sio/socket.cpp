@@ -1,5 +1,6 @@
 // Socket.IO sockets: one client's connection to one namespace.
 
+#include <ctime>
 #include <stdexcept>
 
 #include <boost/json/serialize.hpp>
@@ -404,6 +405,34 @@ std::optional<std::string_view> Args::binary(const Json& value) const {
 
 std::int64_t Handshake::issued() const noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+boost::json::object Handshake::to_json() const {
+  boost::json::object headers;
+  for (const auto& [name, value] : this->headers()) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers[lower] = value;
+  }
+  boost::json::object query;
+  for (const auto& [name, value] : http::query_params(this->query())) query[name] = value;
+  // JavaScript's Date.prototype.toString, in UTC.
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char date[80];
+  std::size_t date_size = std::strftime(date, sizeof date, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &utc);
+  boost::json::object out;
+  out["headers"] = std::move(headers);
+  out["time"] = std::string_view(date, date_size);
+  out["address"] = address;
+  out["xdomain"] = !header("Origin").empty();
+  out["secure"] = secure;
+  out["issued"] = issued();
+  out["url"] = url();
+  out["query"] = std::move(query);
+  out["auth"] = auth;
+  return out;
 }
 
 }  // namespace switchboard::sio
