@@ -88,9 +88,9 @@ class Ack {
   std::function<void(Args)> send_;
 };
 
-// What the connection was opened with (Socket.IO's socket.handshake).
-// The Engine.IO handshake's request (shared, not copied), with the client address
-// as Socket.IO sees it (X-Forwarded-For when trusted).
+// What the connection was opened with (Socket.IO's socket.handshake): the Engine.IO
+// handshake's request (shared, not copied), with the client address as Socket.IO sees
+// it (X-Forwarded-For when trusted).
 struct Handshake : eio::Handshake {
   Json auth;  // the CONNECT packet's payload ({} when none)
   // Milliseconds since the epoch, as Node's handshake.issued.

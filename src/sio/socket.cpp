@@ -53,16 +53,18 @@ SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Hand
   if (restored && *restored) {
     // The same id and pid as before the drop; the rooms are joined on connect.
     id_ = (*restored)->sid;
-    pid_ = (*restored)->pid;
+    if (!(*restored)->pid.empty()) rare().pid = (*restored)->pid;
     data_ = std::move((*restored)->data);
     recovered_ = true;
     return;
   }
   id_ = make_socket_id();
-  if (nsp_->recovery) pid_ = make_socket_id();
+  if (nsp_->recovery) rare().pid = make_socket_id();
 }
 
-SocketImpl::~SocketImpl() { *alive_ = nullptr; }
+SocketImpl::~SocketImpl() {
+  if (alive_) *alive_ = nullptr;
+}
 
 void SocketImpl::on_connected() {
   connected_ = true;
@@ -73,14 +75,16 @@ void SocketImpl::on_connected() {
   reply.nsp = nsp_->name;
   boost::json::object data;
   data["sid"] = id_;
-  if (!pid_.empty()) data["pid"] = pid_;  // only with recovery on (reference §2.1)
+  if (rare_ && !rare_->pid.empty()) data["pid"] = rare_->pid;  // only with recovery on (reference §2.1)
   reply.data = std::move(data);
   client_.send(reply);
 }
 
 bool SocketImpl::emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id) {
   if (!connected_ || !client_.open()) return false;
-  for (auto& handler : any_outgoing_) handler(*this, event, args);
+  if (rare_) {
+    for (auto& handler : rare_->any_outgoing) handler(*this, event, args);
+  }
   Args data = event_args(event, std::move(args));
   // With recovery on, a private emit without an ack is numbered and kept like a
   // broadcast to the socket's own room (reference §2.2).
@@ -100,7 +104,7 @@ void SocketImpl::emit_with_ack_impl(std::string_view event, Args args, std::chro
   pending.callback = std::move(callback);
   pending.timer = std::make_unique<AckTimer>(this, id);
   net::Loop::current()->schedule_timer(pending.timer->timer, timeout);
-  acks_.emplace(id, std::move(pending));
+  rare().acks.emplace(id, std::move(pending));
 }
 
 void SocketImpl::AckTimer::fire(void* self) {
@@ -113,10 +117,11 @@ std::uint64_t SocketImpl::set_timeout(std::chrono::milliseconds delay, std::func
   if (closed_) return 0;
   net::Loop* loop = net::Loop::current();
   if (!loop) throw std::logic_error("Socket::set_timeout: call it on the socket's loop");
-  const std::uint64_t id = ++next_timeout_id_;
+  Rare& rare = this->rare();
+  const std::uint64_t id = ++rare.next_timeout_id;
   auto timeout = std::make_unique<Timeout>(this, id, std::move(fn));
   loop->schedule_timer(timeout->timer, delay);
-  timeouts_.emplace(id, std::move(timeout));
+  rare.timeouts.emplace(id, std::move(timeout));
   return id;
 }
 
@@ -125,24 +130,24 @@ void SocketImpl::Timeout::fire(void* self) {
   SocketImpl& socket = *timeout->socket;
   // Out of the table first (it has already left the wheel): `fn` may set or clear
   // timeouts, or close the socket, whose memory lasts until the end of this turn.
-  auto node = socket.timeouts_.extract(timeout->id);
+  auto node = socket.rare_->timeouts.extract(timeout->id);
   if (node.empty() || socket.closed_) return;
   auto fn = std::move(timeout->fn);
   fn(socket);
 }
 
 void SocketImpl::ack_timed_out(std::uint64_t id) {
-  auto it = acks_.find(id);
-  if (it == acks_.end()) return;
+  auto it = rare_->acks.find(id);
+  if (it == rare_->acks.end()) return;
   auto callback = std::move(it->second.callback);
-  acks_.erase(it);
+  rare_->acks.erase(it);
   if (callback) callback(std::nullopt);
 }
 
 void SocketImpl::expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle) {
   PendingAck pending;
   pending.callback = std::move(settle);
-  acks_.emplace(id, std::move(pending));
+  rare().acks.emplace(id, std::move(pending));
 }
 
 Ack SocketImpl::make_ack(std::uint64_t id) {
@@ -174,26 +179,34 @@ void SocketImpl::on_packet(Packet& packet) {
     case PacketType::event:
     case PacketType::binary_event: {
       auto& array = packet.data.as_array();
-      std::string event = array[0].is_string() ? std::string(array[0].as_string()) : boost::json::serialize(array[0]);
-      auto args = std::make_shared<Args>(args_of(packet, 1));
+      std::string serialized;  // an event name that is not a string, as Node's String(name)
+      if (!array[0].is_string()) serialized = boost::json::serialize(array[0]);
+      std::string_view event = array[0].is_string() ? std::string_view(array[0].as_string()) : serialized;
+      Args args = args_of(packet, 1);
       // Catch-all listeners see every incoming event, before the packet middleware
       // (Node's onevent calls them first, so they see dropped events too).
-      try {
-        for (auto& handler : any_) handler(*this, event, *args);
-      } catch (const std::exception& e) {
-        spdlog::error("Socket.IO catch-all handler on {} threw: {}", nsp_->name, e.what());
+      if (rare_ && !rare_->any.empty()) {
+        try {
+          for (auto& handler : rare_->any) handler(*this, event, args);
+        } catch (const std::exception& e) {
+          spdlog::error("Socket.IO catch-all handler on {} threw: {}", nsp_->name, e.what());
+        }
+        if (closed_) break;
       }
-      if (closed_) break;
-      run_packet_middlewares(0, std::move(event), std::move(args), packet.id);
+      if (rare_ && !rare_->middlewares.empty()) {
+        run_packet_middlewares(0, std::string(event), std::make_shared<Args>(std::move(args)), packet.id);
+      } else {
+        dispatch(event, args, packet.id);
+      }
       break;
     }
     case PacketType::ack:
     case PacketType::binary_ack: {
-      if (!packet.id) return;
-      auto it = acks_.find(*packet.id);
-      if (it == acks_.end()) return;  // unknown or timed out: dropped, as Node does
+      if (!packet.id || !rare_) return;
+      auto it = rare_->acks.find(*packet.id);
+      if (it == rare_->acks.end()) return;  // unknown or timed out: dropped, as Node does
       auto callback = std::move(it->second.callback);
-      acks_.erase(it);
+      rare_->acks.erase(it);
       if (callback) callback(args_of(packet, 0));
       break;
     }
@@ -208,51 +221,64 @@ void SocketImpl::on_packet(Packet& packet) {
 
 void SocketImpl::run_packet_middlewares(std::size_t index, std::string event, std::shared_ptr<Args> args,
                                         std::optional<std::uint64_t> ack_id) {
-  if (index == middlewares_.size()) {
+  if (index == rare_->middlewares.size()) {
     dispatch(event, *args, ack_id);
     return;
   }
   // next() may come after this socket is gone: the alive token says so.
   // next() may come from any thread; it goes on on this socket's loop.
-  auto next = [loop = net::Loop::current(), alive = alive_, index, event, args,
+  auto next = [loop = net::Loop::current(), alive = alive(), index, event, args,
                ack_id](std::optional<std::string> error) {
     loop->dispatch([alive, index, event, args, ack_id, error = std::move(error)] {
       SocketImpl* self = *alive;
       if (!self || self->closed_) return;
       if (error) {
         Args error_args{Json(*error)};
-        auto it = self->handlers_.find("error");
-        if (it != self->handlers_.end()) {
-          for (auto& handler : it->second) handler(*self, error_args, Ack());
-        }
+        self->dispatch("error", error_args, std::nullopt);
         return;
       }
       self->run_packet_middlewares(index + 1, event, args, ack_id);
     });
   };
-  middlewares_[index](*this, event, *args, std::move(next));
+  rare_->middlewares[index](*this, event, *args, std::move(next));
 }
 
 void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id) {
   if (closed_) return;
+  // handlers_ does not move while handlers run: on() then adds to the side.
+  ++dispatching_;
   try {
-    auto it = handlers_.find(std::string(event));
-    if (it == handlers_.end()) return;
-    Ack ack = ack_id ? make_ack(*ack_id) : Ack();
-    for (auto& handler : it->second) {
+    Ack ack;
+    for (auto& [name, handler] : handlers_) {
+      if (name != event) continue;
+      if (ack_id && !ack) ack = make_ack(*ack_id);
       handler(*this, args, ack);
-      if (closed_) return;
+      if (closed_) break;
     }
   } catch (const std::exception& e) {
     spdlog::error("Socket.IO handler for '{}' on {} threw: {}", event, nsp_->name, e.what());
   }
+  if (--dispatching_ == 0 && rare_ && !rare_->added_while_dispatching.empty()) {
+    auto added = std::move(rare_->added_while_dispatching);
+    rare_->added_while_dispatching.clear();
+    for (auto& entry : added) handlers_.push_back(std::move(entry));
+  }
+}
+
+void SocketImpl::add_handler(std::string event, EventHandler handler) {
+  if (dispatching_) {
+    rare().added_while_dispatching.emplace_back(std::move(event), std::move(handler));
+  } else {
+    handlers_.emplace_back(std::move(event), std::move(handler));
+  }
 }
 
 void SocketImpl::add_any(AnyHandler handler, bool front) {
+  auto& any = rare().any;
   if (front) {
-    any_.insert(any_.begin(), std::move(handler));
+    any.insert(any.begin(), std::move(handler));
   } else {
-    any_.push_back(std::move(handler));
+    any.push_back(std::move(handler));
   }
 }
 
@@ -301,22 +327,24 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
       }
     }
   };
-  if (connected_) run(disconnecting_);  // rooms still readable here
+  if (connected_ && rare_) run(rare_->disconnecting);  // rooms still readable here
   if (connected_ && nsp_->recovery && recoverable_reason(why)) {
     // Kept for a return within max_disconnection_duration (reference §3.2), taken
     // before the rooms are left.
-    nsp_->recovery->persist(SessionStore::Session{id_, pid_, room_set(), std::move(data_)});
+    nsp_->recovery->persist(SessionStore::Session{id_, rare_ ? rare_->pid : std::string(), room_set(), std::move(data_)});
   }
   leave_all();
   if (connected_) nsp_->count.fetch_sub(1, std::memory_order_relaxed);
   bool was_connected = connected_;
   connected_ = false;
-  timeouts_.clear();
-  // Pending acks will not be answered: their callbacks learn it now.
-  auto pending = std::move(acks_);
-  acks_.clear();
-  for (auto& [id, ack] : pending) {
-    if (ack.callback) ack.callback(std::nullopt);
+  if (rare_) {
+    rare_->timeouts.clear();
+    // Pending acks will not be answered: their callbacks learn it now.
+    auto pending = std::move(rare_->acks);
+    rare_->acks.clear();
+    for (auto& [id, ack] : pending) {
+      if (ack.callback) ack.callback(std::nullopt);
+    }
   }
   if (was_connected) run(disconnect_);
   client_.remove_socket(nsp_->name);  // destroys this socket at the end of the turn

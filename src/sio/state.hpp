@@ -156,23 +156,36 @@ class SocketImpl final : public Socket, public adapter::Member {
   bool in_room(const std::string& room) const { return nsp_->adapter->in_room(*this, room); }
   // Out of every room, for good (before it is freed).
   void leave_all();
-  void add_handler(std::string event, EventHandler handler) { handlers_[std::move(event)].push_back(std::move(handler)); }
+  void add_handler(std::string event, EventHandler handler);
   void add_any(AnyHandler handler, bool front);
-  void clear_any() { any_.clear(); }
-  void add_any_outgoing(AnyHandler handler) { any_outgoing_.push_back(std::move(handler)); }
-  void add_middleware(PacketMiddleware middleware) { middlewares_.push_back(std::move(middleware)); }
-  void add_disconnecting(DisconnectHandler handler) { disconnecting_.push_back(std::move(handler)); }
+  void clear_any() {
+    if (rare_) rare_->any.clear();
+  }
+  void add_any_outgoing(AnyHandler handler) { rare().any_outgoing.push_back(std::move(handler)); }
+  void add_middleware(PacketMiddleware middleware) { rare().middlewares.push_back(std::move(middleware)); }
+  void add_disconnecting(DisconnectHandler handler) { rare().disconnecting.push_back(std::move(handler)); }
   void add_disconnect(DisconnectHandler handler) { disconnect_.push_back(std::move(handler)); }
   void disconnect_impl(bool close);
   // A broadcast's ack for this socket (the id is the broadcast's): `settle` gets the
   // answer, or nullopt if the socket goes first.
   void expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle);
+  std::uint64_t set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn);
+  void clear_timeout(std::uint64_t id) {
+    if (rare_) rare_->timeouts.erase(id);
+  }
+  // Points at this socket until it is destroyed: callbacks that may outlive it (a
+  // middleware's next()) hold a copy and check it. Made on first use.
+  const std::shared_ptr<SocketImpl*>& alive() {
+    if (!alive_) alive_ = std::make_shared<SocketImpl*>(this);
+    return alive_;
+  }
 
  private:
   void dispatch(std::string_view event, Args& args, std::optional<std::uint64_t> ack_id);
   void run_packet_middlewares(std::size_t index, std::string event, std::shared_ptr<Args> args,
                               std::optional<std::uint64_t> ack_id);
   Ack make_ack(std::uint64_t id);
+  void ack_timed_out(std::uint64_t id);
 
   // An emit_with_ack's deadline.
   struct AckTimer {
@@ -186,13 +199,6 @@ class SocketImpl final : public Socket, public adapter::Member {
     std::function<void(std::optional<Args>)> callback;
     std::unique_ptr<AckTimer> timer;  // none for a broadcast's ack
   };
-  void ack_timed_out(std::uint64_t id);
-
- public:
-  std::uint64_t set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn);
-  void clear_timeout(std::uint64_t id) { timeouts_.erase(id); }
-
- private:
   // An application's timer (set_timeout): gone with the socket.
   struct Timeout {
     Timeout(SocketImpl* s, std::uint64_t i, std::function<void(Socket&)> f)
@@ -203,31 +209,41 @@ class SocketImpl final : public Socket, public adapter::Member {
     net::TimerWheel::Timer timer{&Timeout::fire, this};
     static void fire(void* self);
   };
-  std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts_;
-  std::uint64_t next_timeout_id_ = 0;
+  // What many sockets never use, in one block made on first use: an idle socket with
+  // a few event handlers stays small.
+  struct Rare {
+    std::string pid;  // the private session id, when recovery is on
+    std::vector<AnyHandler> any;
+    std::vector<AnyHandler> any_outgoing;
+    std::vector<PacketMiddleware> middlewares;
+    std::vector<DisconnectHandler> disconnecting;
+    std::unordered_map<std::uint64_t, PendingAck> acks;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts;
+    std::uint64_t next_timeout_id = 0;
+    // Handlers added while handlers run: they join after (and, as in Node, are not
+    // called for the event being dispatched).
+    std::vector<std::pair<std::string, EventHandler>> added_while_dispatching;
+  };
+  Rare& rare() {
+    if (!rare_) rare_ = std::make_unique<Rare>();
+    return *rare_;
+  }
 
   Client& client_;
   std::shared_ptr<NamespaceState> nsp_;
   std::string id_;
-  std::string pid_;  // the private session id, when recovery is on
   Handshake handshake_;
   std::any data_;
-  std::unordered_map<std::string, std::vector<EventHandler>> handlers_;
-  std::vector<AnyHandler> any_;
-  std::vector<AnyHandler> any_outgoing_;
-  std::vector<PacketMiddleware> middlewares_;
-  std::vector<DisconnectHandler> disconnecting_;
+  // (event, handler) in registration order: a handful per socket, where a hash map's
+  // nodes and buckets would cost more than the scan.
+  std::vector<std::pair<std::string, EventHandler>> handlers_;
   std::vector<DisconnectHandler> disconnect_;
-  std::unordered_map<std::uint64_t, PendingAck> acks_;
+  std::unique_ptr<Rare> rare_;
+  std::shared_ptr<SocketImpl*> alive_;
+  std::uint16_t dispatching_ = 0;  // handler calls in progress (they may nest)
   bool connected_ = false;
   bool closed_ = false;
   bool recovered_ = false;
-  // Points at this socket until it is destroyed: callbacks that may outlive it (a
-  // middleware's next()) hold a copy and check it.
-  std::shared_ptr<SocketImpl*> alive_ = std::make_shared<SocketImpl*>(this);
-
- public:
-  const std::shared_ptr<SocketImpl*>& alive() const noexcept { return alive_; }
 };
 
 // A fresh Socket.IO id: 128 random bits, base64url (22 characters).

@@ -458,6 +458,14 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       assert.deepStrictEqual(several, [1, 'a', { b: [true] }]);
     });
 
+    it('a handler added by a handler runs from the next event on, not for the one being handled', async () => {
+      const socket = await connect(server);
+      socket.emit('grow');  // adds counter 1
+      socket.emit('grow');  // adds counter 2; counter 1 counts
+      socket.emit('grow');  // adds counter 3; counters 1 and 2 count
+      assert.deepStrictEqual(await socket.emitWithAck('grown'), 3);
+    });
+
     it('emit_with_ack from the server is answered by the client\'s callback (with binary)', async () => {
       const socket = await connect(server);
       socket.on('question', (q, n, cb) => cb(`re: ${q}`, { n: n + 1 }, Buffer.from([9, 8, 7])));

@@ -341,6 +341,13 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
     });
     socket.on("ack-empty", [](sio::Socket&, sio::Args&, sio::Ack ack) { ack(); });
     socket.on("never-ack", [](sio::Socket&, sio::Args&, sio::Ack) {});
+    // Each "grow" adds another "grow" handler that counts; as in Node, a handler added
+    // while an event is dispatched is not called for that event.
+    auto grown = std::make_shared<int>(0);
+    socket.on("grow", [grown](sio::Socket& s, sio::Args&, sio::Ack) {
+      s.on("grow", [grown](sio::Socket&, sio::Args&, sio::Ack) { ++*grown; });
+    });
+    socket.on("grown", [grown](sio::Socket&, sio::Args&, sio::Ack ack) { ack({*grown}); });
     socket.on("handshake", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
       const sio::Handshake& h = s.handshake();
       json::array headers;
