@@ -191,7 +191,7 @@ void Session::flush_poll(std::optional<PacketType> fallback) {
 bool Session::can_write() const noexcept {
   if (state_ != State::open) return false;
   if (websocket_) return websocket_->buffered() < 64 * 1024;
-  return pending_get_.has_value() && buffer_.empty();
+  return pending_get_ && buffer_.empty();
 }
 
 std::size_t Session::buffered() const noexcept {
@@ -207,8 +207,8 @@ void Session::on_poll(Reply reply) {
     // before a forced close and the close packet), or the noop a GET that raced the
     // client's own close packet would have had.
     awaiting_last_poll_ = false;
-    linger_timer_.cancel();
-    pending_get_.emplace(std::move(reply));
+    upgrade_or_linger_timer_.cancel();
+    pending_get_ = std::make_unique<Reply>(std::move(reply));
     flush_poll(PacketType::noop);
     server_.threads[loop_->index()].by_id.erase(id_);  // may free this session
     return;
@@ -229,7 +229,7 @@ void Session::on_poll(Reply reply) {
     close("transport error");
     return;
   }
-  pending_get_.emplace(std::move(reply));
+  pending_get_ = std::make_unique<Reply>(std::move(reply));
   if (!buffer_.empty()) {
     flush_poll();
   } else if (probed_) {
@@ -284,7 +284,7 @@ void Session::on_probe_socket(ws::detail::Socket& socket) {
     return;
   }
   probe_ = &socket;
-  loop_->schedule_timer(upgrade_timer_, server_.options.upgrade_timeout);
+  loop_->schedule_timer(upgrade_or_linger_timer_, server_.options.upgrade_timeout);
 }
 
 void Session::on_websocket_message(ws::detail::Socket& socket, std::string_view payload, bool binary) {
@@ -312,7 +312,7 @@ void Session::on_websocket_message(ws::detail::Socket& socket, std::string_view 
 }
 
 void Session::finish_upgrade() {
-  upgrade_timer_.cancel();
+  upgrade_or_linger_timer_.cancel();
   // A GET still pending gets a noop; from here every packet goes by WebSocket, in the
   // order queued.
   if (pending_get_) flush_poll(PacketType::noop);
@@ -327,21 +327,26 @@ void Session::finish_upgrade() {
 }
 
 void Session::abandon_probe() {
-  upgrade_timer_.cancel();
+  upgrade_or_linger_timer_.cancel();
   ws::detail::Socket* probe = std::exchange(probe_, nullptr);
   probed_ = false;
   if (probe) probe->start_close(1000, {});
 }
 
-void Session::on_upgrade_timer(void* self) {
+void Session::on_upgrade_or_linger_timer(void* self) {
   auto* session = static_cast<Session*>(self);
-  spdlog::debug("session {}: no upgrade packet within the upgrade timeout", session->id_);
-  session->abandon_probe();
+  if (session->state_ == State::open) {
+    spdlog::debug("session {}: no upgrade packet within the upgrade timeout", session->id_);
+    session->abandon_probe();
+    return;
+  }
+  session->awaiting_last_poll_ = false;
+  session->server_.threads[session->loop_->index()].by_id.erase(session->id_);  // may free it
 }
 
 void Session::on_websocket_closed(ws::detail::Socket& socket) {
   if (&socket == probe_) {
-    upgrade_timer_.cancel();
+    upgrade_or_linger_timer_.cancel();
     probe_ = nullptr;
     probed_ = false;
     return;
@@ -370,7 +375,6 @@ void Session::on_packet(const Packet& packet) {
         close("transport error");  // v3 clients ping; they never pong
         return;
       }
-      timeout_timer_.cancel();
       schedule_ping();
       break;
     case PacketType::ping:
@@ -380,8 +384,7 @@ void Session::on_packet(const Packet& packet) {
         return;
       }
       queue(PacketType::pong, packet.data);
-      timeout_deadline_ = loop_->now() + server_.options.ping_interval + server_.options.ping_timeout;
-      loop_->schedule_timer_at(timeout_timer_, timeout_deadline_);
+      expect_pong_by(loop_->now() + server_.options.ping_interval + server_.options.ping_timeout);
       break;
     case PacketType::close:
       close("transport close");
@@ -396,38 +399,40 @@ void Session::on_packet(const Packet& packet) {
 void Session::schedule_ping() {
   if (protocol_ == Protocol::v3) {
     // v3: the client pings every pingInterval; silence for interval + timeout ends it.
-    timeout_deadline_ = loop_->now() + server_.options.ping_interval + server_.options.ping_timeout;
-    loop_->schedule_timer_at(timeout_timer_, timeout_deadline_);
+    expect_pong_by(loop_->now() + server_.options.ping_interval + server_.options.ping_timeout);
     return;
   }
+  awaiting_pong_ = false;
   ping_due_ = loop_->now() + server_.options.ping_interval;
-  loop_->schedule_timer_at(ping_timer_, ping_due_);
+  loop_->schedule_timer_at(heartbeat_timer_, ping_due_);
 }
 
-void Session::on_ping_timer(void* self) {
+void Session::expect_pong_by(net::TimerWheel::Clock::time_point deadline) {
+  awaiting_pong_ = true;
+  pong_deadline_ = deadline;
+  loop_->schedule_timer_at(heartbeat_timer_, deadline);
+}
+
+void Session::on_heartbeat_timer(void* self) {
   auto* session = static_cast<Session*>(self);
   if (session->state_ != State::open) return;
+  if (session->awaiting_pong_) {
+    session->close("ping timeout");
+    return;
+  }
   session->queue(PacketType::ping);
   // Measured from when the ping was due when it goes out on time (a tick's lateness
   // must not give a silent client longer than Node's timers would), but from when it
   // goes out when the loop was stalled: a client cannot answer a ping it has not had.
   auto sent = session->loop_->now() - std::chrono::milliseconds(2);
-  session->timeout_deadline_ = std::max(session->ping_due_, sent) + session->server_.options.ping_timeout;
-  session->loop_->schedule_timer_at(session->timeout_timer_, session->timeout_deadline_);
+  session->expect_pong_by(std::max(session->ping_due_, sent) + session->server_.options.ping_timeout);
 }
-
-void Session::on_linger_timer(void* self) {
-  auto* session = static_cast<Session*>(self);
-  session->awaiting_last_poll_ = false;
-  session->server_.threads[session->loop_->index()].by_id.erase(session->id_);  // may free it
-}
-
-void Session::on_timeout_timer(void* self) { static_cast<Session*>(self)->close("ping timeout"); }
 
 bool Session::timed_out() {
   // The timer fires on the next tick after the deadline; a request that arrives in
   // between must already find the session gone, as it would with Node's timers.
-  if (state_ == State::open && timeout_timer_.armed() && net::TimerWheel::Clock::now() >= timeout_deadline_) {
+  if (state_ == State::open && awaiting_pong_ && heartbeat_timer_.armed() &&
+      net::TimerWheel::Clock::now() >= pong_deadline_) {
     close("ping timeout");
   }
   return state_ != State::open;
@@ -441,9 +446,8 @@ void Session::close(std::string_view reason) {
   if (state_ == State::closed) return;
   auto self = shared_from_this();  // the thread's map may hold the last reference
   state_ = State::closed;
-  ping_timer_.cancel();
-  timeout_timer_.cancel();
-  upgrade_timer_.cancel();
+  heartbeat_timer_.cancel();
+  upgrade_or_linger_timer_.cancel();
   std::string why(reason);
   // What is queued goes out before the transport closes ("forced close" flushes).
   if (websocket_lost_) {
@@ -486,7 +490,7 @@ void Session::close(std::string_view reason) {
   if (awaiting_last_poll_) {
     // Stays findable for the client's next GET (see on_poll): a moment for one that
     // raced the client's own close packet, longer for the close packet to deliver.
-    loop_->schedule_timer(linger_timer_, why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
+    loop_->schedule_timer(upgrade_or_linger_timer_, why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
   } else {
     server_.threads[loop_->index()].by_id.erase(id_);
   }

@@ -128,7 +128,7 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   net::Loop& loop() const noexcept { return *loop_; }
 
  private:
-  enum class State : std::uint8_t { open, closing, closed };
+  enum class State : std::uint8_t { open, closed };
   struct Outgoing {
     PacketType type;
     bool binary;
@@ -144,12 +144,11 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   void schedule_flush();
   void close(std::string_view reason);
   void schedule_ping();
+  void expect_pong_by(net::TimerWheel::Clock::time_point deadline);
   // Closes the session if its pong is overdue; true if it is no longer open.
   bool timed_out();
-  static void on_ping_timer(void* self);
-  static void on_timeout_timer(void* self);
-  static void on_upgrade_timer(void* self);
-  static void on_linger_timer(void* self);
+  static void on_heartbeat_timer(void* self);
+  static void on_upgrade_or_linger_timer(void* self);
   void finish_upgrade();
   void abandon_probe();
 
@@ -163,15 +162,17 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   ws::detail::Socket* websocket_ = nullptr;  // the transport, once upgraded (or from the start)
   ws::detail::Socket* probe_ = nullptr;      // a WebSocket being upgraded to
   bool probed_ = false;                       // "2probe" answered on probe_
-  std::optional<Reply> pending_get_;
+  std::unique_ptr<Reply> pending_get_;  // a polling client's waiting GET (not inline: most sessions are WebSocket)
   std::vector<Outgoing> buffer_;
   bool flush_scheduled_ = false;
   net::TimerWheel::Clock::time_point ping_due_{};
-  net::TimerWheel::Clock::time_point timeout_deadline_{};
-  net::TimerWheel::Timer ping_timer_{&Session::on_ping_timer, this};
-  net::TimerWheel::Timer timeout_timer_{&Session::on_timeout_timer, this};
-  net::TimerWheel::Timer upgrade_timer_{&Session::on_upgrade_timer, this};
-  net::TimerWheel::Timer linger_timer_{&Session::on_linger_timer, this};
+  net::TimerWheel::Clock::time_point pong_deadline_{};
+  // One timer per pair of deadlines that never overlap (a timer is 48 bytes, and every
+  // session has them): the next ping, then the pong it awaits (v3: the client's next
+  // ping); the upgrade's deadline while open, then how long a closed session lingers.
+  net::TimerWheel::Timer heartbeat_timer_{&Session::on_heartbeat_timer, this};
+  net::TimerWheel::Timer upgrade_or_linger_timer_{&Session::on_upgrade_or_linger_timer, this};
+  bool awaiting_pong_ = false;
   bool awaiting_last_poll_ = false;  // closed by the client's close packet, no GET seen
   bool websocket_lost_ = false;      // the WebSocket transport closed under the session
   bool base64_binary_ = false;       // the client asked for b64=1: binary goes as base64 text

@@ -1,5 +1,6 @@
 // Socket.IO server: namespaces, clients, broadcasts.
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 
@@ -234,7 +235,7 @@ void Client::start() {
     conn_.on_upgrade = [this] {
       // The observer may make a socket leave; those are freed at the end of the turn.
       std::vector<SocketImpl*> connected;
-      for (auto& [nsp, socket] : sockets_) {
+      for (auto& socket : sockets_) {
         if (socket->is_connected()) connected.push_back(socket.get());
       }
       for (SocketImpl* socket : connected) server_.observer.upgraded(*socket);
@@ -273,12 +274,12 @@ void Client::on_message(std::string_view data, bool binary) {
 }
 
 void Client::on_packet(Packet& packet) {
-  auto it = sockets_.find(packet.nsp);
+  auto it = find_socket(packet.nsp);
   if (it == sockets_.end() && packet.type == PacketType::connect) {
     connect(packet.nsp, packet.data.is_object() ? std::move(packet.data) : Json(boost::json::object()));
   } else if (it != sockets_.end() && packet.type != PacketType::connect &&
              packet.type != PacketType::connect_error) {
-    it->second->on_packet(packet);
+    (*it)->on_packet(packet);
   } else {
     // Node: "invalid state" — a packet for a namespace not joined, a second CONNECT.
     close_connection();
@@ -321,7 +322,7 @@ void Client::connect(const std::string& nsp_name, Json auth) {
   std::set<std::string> rooms = recovered ? restored->rooms : std::set<std::string>{};
   auto socket = std::make_unique<SocketImpl>(*this, nsp, std::move(handshake), &restored);
   SocketImpl* raw = socket.get();
-  sockets_[nsp_name] = std::move(socket);
+  sockets_.push_back(std::move(socket));
   if (recovered) {
     // Its rooms back, and the events it missed before the CONNECT reply, as Node does.
     for (const auto& room : rooms) raw->join_room(room);
@@ -340,8 +341,8 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     auto client = weak.lock();
     SocketImpl* socket = *alive;
     if (!client || !client->open_ || !socket) return {};
-    auto it = client->sockets_.find(nsp_name);
-    if (it == client->sockets_.end() || it->second.get() != socket) return {};
+    auto it = client->find_socket(nsp_name);
+    if (it == client->sockets_.end() || it->get() != socket) return {};
     return {std::move(client), socket};
   };
   *run = [current, nsp, nsp_name, weak_run = std::weak_ptr<std::function<void(std::size_t)>>(run)](std::size_t index) {
@@ -401,54 +402,48 @@ void Client::send_prepared(const Prepared& prepared) {
   for (const auto& attachment : prepared.attachments) conn_.send(attachment);
 }
 
+std::vector<std::unique_ptr<SocketImpl>>::iterator Client::find_socket(std::string_view nsp) {
+  return std::find_if(sockets_.begin(), sockets_.end(), [nsp](const auto& socket) { return socket->nsp_name() == nsp; });
+}
+
 void Client::remove_socket(const std::string& nsp) {
-  auto it = sockets_.find(nsp);
+  auto it = find_socket(nsp);
   if (it == sockets_.end()) return;
-  it->second->leave_all();  // a socket refused by middleware may hold restored rooms
+  (*it)->leave_all();  // a socket refused by middleware may hold restored rooms
   // Called from inside the socket: it is freed once this turn is over.
-  std::shared_ptr<SocketImpl> doomed(it->second.release());
+  std::shared_ptr<SocketImpl> doomed(it->release());
   sockets_.erase(it);
   net::Loop::current()->at_end_of_turn([doomed] {});
+}
+
+void Client::close_sockets(std::string_view reason, bool notify_client) {
+  auto sockets = std::move(sockets_);
+  sockets_.clear();
+  for (auto& socket : sockets) socket->close(reason, notify_client);
+  // Their remove_socket found nothing to remove: free them after this turn.
+  for (auto& socket : sockets) {
+    std::shared_ptr<SocketImpl> doomed(socket.release());
+    net::Loop::current()->at_end_of_turn([doomed] {});
+  }
 }
 
 void Client::close_connection() {
   if (!open_) return;
   // Node's Client.close: every socket goes with "forced server close".
-  auto sockets = std::move(sockets_);
-  sockets_.clear();
-  for (auto& [nsp, socket] : sockets) {
-    socket->close("forced server close", false);
-  }
-  // Their remove_socket found nothing to remove: free them after this turn.
-  for (auto& [nsp, socket] : sockets) {
-    std::shared_ptr<SocketImpl> doomed(socket.release());
-    net::Loop::current()->at_end_of_turn([doomed] {});
-  }
+  close_sockets("forced server close", false);
   conn_.close();
 }
 
 void Client::disconnect_all() {
   if (!open_) return;
-  auto sockets = std::move(sockets_);
-  sockets_.clear();
-  for (auto& [nsp, socket] : sockets) socket->close("server namespace disconnect", true);
-  for (auto& [nsp, socket] : sockets) {
-    std::shared_ptr<SocketImpl> doomed(socket.release());
-    net::Loop::current()->at_end_of_turn([doomed] {});
-  }
+  close_sockets("server namespace disconnect", true);
   conn_.close();
 }
 
 void Client::on_close(std::string_view reason) {
   open_ = false;
   connect_timer_.cancel();
-  auto sockets = std::move(sockets_);
-  sockets_.clear();
-  for (auto& [nsp, socket] : sockets) socket->close(reason, false);
-  for (auto& [nsp, socket] : sockets) {
-    std::shared_ptr<SocketImpl> doomed(socket.release());
-    net::Loop::current()->at_end_of_turn([doomed] {});
-  }
+  close_sockets(reason, false);
 }
 
 }  // namespace detail

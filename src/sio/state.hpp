@@ -111,11 +111,14 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_packet(Packet& packet);
   void connect(const std::string& nsp, Json auth);
   static void on_connect_timeout(void* self);
+  std::vector<std::unique_ptr<SocketImpl>>::iterator find_socket(std::string_view nsp);
+  // Every socket leaves for `reason`; they are freed at the end of the turn.
+  void close_sockets(std::string_view reason, bool notify_client);
 
   ServerState& server_;
   eio::Socket& conn_;
   Decoder decoder_;
-  std::map<std::string, std::unique_ptr<SocketImpl>> sockets_;
+  std::vector<std::unique_ptr<SocketImpl>> sockets_;  // one per namespace joined: a few
   net::TimerWheel::Timer connect_timer_{&Client::on_connect_timeout, this};
   bool open_ = true;
 };
