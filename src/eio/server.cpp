@@ -91,14 +91,18 @@ Handshake make_handshake(const http::Request& request) {
   return handshake;
 }
 
-// What a WebSocket of the Engine.IO route carries: the session it belongs to (an
-// upgrade), or what a WebSocket-only session is made of once it opens.
+// What a WebSocket of the Engine.IO route carries (its user data, for its lifetime):
+// the session it belongs to, and until it opens, what a WebSocket-only session is made
+// of — kept apart so that it is freed at the open.
 struct WebSocketLink {
-  std::shared_ptr<ServerState> server;
+  struct Opening {
+    std::shared_ptr<ServerState> server;
+    Protocol protocol = Protocol::v4;
+    Handshake handshake;
+    std::string sid;
+  };
   std::shared_ptr<Session> session;
-  Protocol protocol = Protocol::v4;
-  Handshake handshake;
-  std::string sid;
+  std::shared_ptr<Opening> opening;  // shared, not unique: std::any copies
 };
 
 // Which of gzip and deflate the client prefers (Accept-Encoding, RFC 9110 §12.5.3),
@@ -329,7 +333,7 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
     }
     // The probe socket: accepted, then the session decides (a second WebSocket for a
     // session is closed right away).
-    ws::detail::accept(websocket_route, request, response, WebSocketLink{shared_from_this(), session, protocol, {}, sid},
+    ws::detail::accept(websocket_route, request, response, WebSocketLink{session, nullptr},
                        nullptr, hooked);
     return;
   }
@@ -384,12 +388,14 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
   }
   if (websocket) {
     ws::detail::accept(websocket_route, request, response,
-                       WebSocketLink{shared_from_this(), nullptr, protocol, make_handshake(request), sid}, nullptr,
+                       WebSocketLink{nullptr, std::make_shared<WebSocketLink::Opening>(WebSocketLink::Opening{
+                                                  shared_from_this(), protocol, make_handshake(request), sid})},
+                       nullptr,
                        hooked);
     return;
   }
   auto session = std::make_shared<Session>(*this, loop, sid, protocol, make_handshake(request));
-  threads[loop.index()].by_id[sid] = session;
+  threads[loop.index()].by_id.emplace(session->id_view(), session);
   session->start_polling(make_reply(response, request, std::move(headers)));
   if (on_connection) on_connection(*session);
 }
@@ -421,10 +427,12 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
     }
     // A WebSocket-only session starts here.
     net::Loop& loop = *net::Loop::current();
-    detail::ServerState& server = *link->server;
-    auto session = std::make_shared<detail::Session>(server, loop, link->sid, link->protocol, std::move(link->handshake));
+    auto opening = std::move(link->opening);
+    detail::ServerState& server = *opening->server;
+    auto session = std::make_shared<detail::Session>(server, loop, std::move(opening->sid), opening->protocol,
+                                                     std::move(opening->handshake));
     link->session = session;
-    server.threads[loop.index()].by_id[link->sid] = session;
+    server.threads[loop.index()].by_id.emplace(session->id_view(), session);
     session->start_websocket(socket);
     if (server.on_connection) server.on_connection(*session);
   };

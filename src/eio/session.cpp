@@ -210,7 +210,7 @@ void Session::on_poll(Reply reply) {
     upgrade_or_linger_timer_.cancel();
     pending_get_ = std::make_unique<Reply>(std::move(reply));
     flush_poll(PacketType::noop);
-    server_.threads[loop_->index()].by_id.erase(id_);  // may free this session
+    forget();  // may free this session
     return;
   }
   if (timed_out()) {
@@ -341,7 +341,7 @@ void Session::on_upgrade_or_linger_timer(void* self) {
     return;
   }
   session->awaiting_last_poll_ = false;
-  session->server_.threads[session->loop_->index()].by_id.erase(session->id_);  // may free it
+  session->forget();  // may free it
 }
 
 void Session::on_websocket_closed(ws::detail::Socket& socket) {
@@ -442,6 +442,13 @@ bool Session::timed_out() {
 
 void Session::close_by_server() { close("forced close"); }
 
+void Session::forget() {
+  // By iterator: the key is a view of id_, which the erase may free.
+  auto& sessions = server_.threads[loop_->index()].by_id;
+  auto it = sessions.find(id_);
+  if (it != sessions.end() && it->second.get() == this) sessions.erase(it);
+}
+
 void Session::close(std::string_view reason) {
   if (state_ == State::closed) return;
   auto self = shared_from_this();  // the thread's map may hold the last reference
@@ -492,7 +499,7 @@ void Session::close(std::string_view reason) {
     // raced the client's own close packet, longer for the close packet to deliver.
     loop_->schedule_timer(upgrade_or_linger_timer_, why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
   } else {
-    server_.threads[loop_->index()].by_id.erase(id_);
+    forget();
   }
   spdlog::debug("session {} closed: {}", id_, why);
   if (on_close) {

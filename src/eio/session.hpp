@@ -51,7 +51,8 @@ class Reply {
 
 // Per loop: the sessions it owns.
 struct ThreadSessions {
-  std::unordered_map<std::string, std::shared_ptr<Session>> by_id;
+  // Keyed by a view of the session's own id: no second copy of it.
+  std::unordered_map<std::string_view, std::shared_ptr<Session>> by_id;
 };
 
 // Per loop, for Server::stats(): written only on that loop's thread.
@@ -143,6 +144,8 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   void flush_poll(std::optional<PacketType> fallback = std::nullopt);
   void schedule_flush();
   void close(std::string_view reason);
+  // Out of the loop's session table (which may hold the last reference).
+  void forget();
   void schedule_ping();
   void expect_pong_by(net::TimerWheel::Clock::time_point deadline);
   // Closes the session if its pong is overdue; true if it is no longer open.

@@ -262,15 +262,43 @@ void Client::on_message(std::string_view data, bool binary) {
     on_packet(packet);
     return;
   }
-  Decoder::Status status = binary ? decoder_.add_binary(data) : decoder_.add_text(data);
-  if (status == Decoder::Status::need_attachments) return;
+  // A packet that is one message decodes in the loop's decoder; one that waits for
+  // binary attachments takes a decoder of its own until they are in. So an idle client
+  // carries no decoder (it is 136 bytes).
+  thread_local Decoder loop_decoder;
+  thread_local bool loop_decoder_busy = false;  // a handler that feeds another client
+  std::optional<Decoder> nested;
+  Decoder* decoder = assembling_.get();
+  if (!decoder) decoder = loop_decoder_busy ? &nested.emplace() : &loop_decoder;
+  Decoder::Status status = binary ? decoder->add_binary(data) : decoder->add_text(data);
+  if (status == Decoder::Status::need_attachments) {
+    if (!assembling_) {
+      assembling_ = std::make_unique<Decoder>(std::move(*decoder));
+      *decoder = Decoder();
+    }
+    return;
+  }
   if (status == Decoder::Status::error) {
+    assembling_.reset();
     // Node closes the Engine.IO connection on a packet it cannot decode.
     spdlog::debug("Socket.IO: invalid packet from {}; closing", conn_.id());
     conn_.close();
     return;
   }
-  on_packet(decoder_.packet());
+  if (assembling_) {
+    Packet packet = std::move(assembling_->packet());
+    assembling_.reset();
+    on_packet(packet);
+    return;
+  }
+  const bool was_busy = std::exchange(loop_decoder_busy, true);
+  try {
+    on_packet(decoder->packet());
+  } catch (...) {
+    loop_decoder_busy = was_busy;
+    throw;
+  }
+  loop_decoder_busy = was_busy;
 }
 
 void Client::on_packet(Packet& packet) {

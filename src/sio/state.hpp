@@ -117,7 +117,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   ServerState& server_;
   eio::Socket& conn_;
-  Decoder decoder_;
+  std::unique_ptr<Decoder> assembling_;  // while a packet's binary attachments arrive
   std::vector<std::unique_ptr<SocketImpl>> sockets_;  // one per namespace joined: a few
   net::TimerWheel::Timer connect_timer_{&Client::on_connect_timeout, this};
   bool open_ = true;
