@@ -4,8 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "core/encoding.hpp"
 #include "http/url.hpp"
 #include "sio/state.hpp"
@@ -180,7 +180,7 @@ void SocketImpl::on_packet(Packet& packet) {
       try {
         for (auto& handler : any_) handler(*this, event, *args);
       } catch (const std::exception& e) {
-        spdlog::error("Socket.IO catch-all handler on {} threw: {}", nsp_->name, e.what());
+        log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "catch-all handler threw: {}", e.what());
       }
       if (closed_) break;
       run_packet_middlewares(0, std::move(event), std::move(args), packet.id);
@@ -243,7 +243,7 @@ void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std:
       if (closed_) return;
     }
   } catch (const std::exception& e) {
-    spdlog::error("Socket.IO handler for '{}' on {} threw: {}", event, nsp_->name, e.what());
+    log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "handler for '{}' threw: {}", event, e.what());
   }
 }
 
@@ -296,7 +296,7 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
       try {
         handler(*this, why);
       } catch (const std::exception& e) {
-        spdlog::error("Socket.IO disconnect handler threw: {}", e.what());
+        log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "disconnect handler threw: {}", e.what());
       }
     }
   };
