@@ -164,6 +164,14 @@ std::string format_json_entry(const spdlog::details::log_msg& message, const log
   append_field(out, "message", std::string_view(message.payload.data(), message.payload.size()));
   if (fields) {
     for_each_id(*fields, [&out](std::string_view name, std::string_view value) { append_field(out, name, value); });
+    if (const log::HttpExchange* http = fields->http) {
+      append_field(out, "method", http->method);
+      append_field(out, "target", http->target);
+      char numbers[96];
+      int n = std::snprintf(numbers, sizeof numbers, ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f",
+                            http->status, static_cast<unsigned long long>(http->bytes), http->duration_ms);
+      out.append(numbers, static_cast<std::size_t>(n));
+    }
   }
   out += '}';
   return out;

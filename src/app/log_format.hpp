@@ -8,7 +8,8 @@
 //
 // time is RFC 3339 in UTC with milliseconds; level is trace, debug, info, warn, error
 // or critical; the id fields (conn, req, sid, socket, nsp) and component appear when
-// the line has them (core/log.hpp). Every string is valid JSON whatever the message
+// the line has them (core/log.hpp), and an HTTP access line adds method, target,
+// status, bytes and duration_ms. Every string is valid JSON whatever the message
 // holds: quotes, backslashes and control characters are escaped, and bytes that are
 // not UTF-8 become U+FFFD.
 //

@@ -22,6 +22,15 @@
 
 namespace switchboard::log {
 
+// An HTTP access line's numbers, as fields of their own in JSON.
+struct HttpExchange {
+  std::string_view method;
+  std::string_view target;  // with the query's values redacted
+  int status = 0;
+  std::uint64_t bytes = 0;  // of the response body
+  double duration_ms = 0;
+};
+
 // What a line is about; empty fields are left out.
 struct Fields {
   std::string_view component{};  // the layer: "net", "http", "ws", "eio", "sio", "app", "api"
@@ -30,6 +39,7 @@ struct Fields {
   std::string_view sid{};        // the Engine.IO session id
   std::string_view socket{};     // the Socket.IO socket id
   std::string_view nsp{};        // the Socket.IO namespace
+  const HttpExchange* http = nullptr;  // an access line's method, target, status, bytes, duration
 };
 
 // A TCP peer as the conn field shows it: "127.0.0.1:5123", "[::1]:5123".

@@ -346,13 +346,20 @@ void Session::assign_request_id() {
 
 void Session::log_exchange(int status) {
   if (!log::enabled(spdlog::level::debug)) return;
-  double ms = started_ == std::chrono::steady_clock::time_point{}
-                  ? 0.0
-                  : std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-  std::string_view method = request_.method().empty() ? std::string_view("-") : request_.method();
+  log::HttpExchange exchange;
+  exchange.method = request_.method().empty() ? std::string_view("-") : request_.method();
   std::string target = request_.target().empty() ? std::string("-") : redacted_target(request_.target());
-  log::debug({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
-             "{} {} {} {} bytes {:.1f} ms", method, target, status, body_bytes_, ms);
+  exchange.target = target;
+  exchange.status = status;
+  exchange.bytes = body_bytes_;
+  if (started_ != std::chrono::steady_clock::time_point{}) {
+    exchange.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  }
+  std::string peer = peer_of(request_);
+  log::debug({.component = "http", .conn = peer, .req = request_.request_id(), .http = &exchange},
+             "{} {} {} {} bytes {:.1f} ms", exchange.method, exchange.target, status, exchange.bytes,
+             exchange.duration_ms);
 }
 
 void Session::finish_exchange() {

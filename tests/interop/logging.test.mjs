@@ -81,6 +81,11 @@ describe('--log-format json --log-level debug', () => {
         assert.match(e.message, /^(GET|POST) \/socket\.io\/\?\S*EIO=4&transport=polling\S* 200 \d+ bytes [\d.]+ ms$/);
         assert.match(e.message, /[?&]token=\*&room=\*&/);
         assert.match(e.conn, /^127\.0\.0\.1:\d+$/);
+        assert.ok(['GET', 'POST'].includes(e.method));
+        assert.equal(e.status, 200);
+        assert.ok(Number.isInteger(e.bytes) && e.bytes > 0);
+        assert.equal(typeof e.duration_ms, 'number');
+        assert.ok(e.target.startsWith('/socket.io/?') && !e.target.includes(token));
         assert.equal(typeof e.req, 'string');
         assert.ok(e.req.length > 0);
       }

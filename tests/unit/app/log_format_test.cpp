@@ -78,6 +78,18 @@ TEST(FormatJsonEntry, HasTheTimeLevelLoggerMessageAndIds) {
   EXPECT_EQ(entry.at("nsp"), "/chat");
 }
 
+TEST(FormatJsonEntry, AnAccessLineHasItsNumbersAsFields) {
+  auto message = message_at(std::chrono::milliseconds(0), spdlog::level::debug, "GET /x?a=* 404 10 bytes 1.5 ms");
+  log::HttpExchange exchange{.method = "GET", .target = "/x?a=*", .status = 404, .bytes = 10, .duration_ms = 1.5};
+  log::Fields fields{.component = "http", .req = "r", .http = &exchange};
+  json::object entry = json::parse(format_json_entry(message, &fields)).as_object();
+  EXPECT_EQ(entry.at("method"), "GET");
+  EXPECT_EQ(entry.at("target"), "/x?a=*");
+  EXPECT_EQ(entry.at("status"), 404);
+  EXPECT_EQ(entry.at("bytes"), 10);
+  EXPECT_DOUBLE_EQ(entry.at("duration_ms").as_double(), 1.5);
+}
+
 TEST(FormatJsonEntry, LeavesOutIdsItDoesNotHave) {
   auto message = message_at(std::chrono::milliseconds(0), spdlog::level::err, "x");
   json::object bare = json::parse(format_json_entry(message, nullptr)).as_object();
