@@ -1,10 +1,9 @@
 #include "http/session.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
-
-#include <atomic>
 
 #include "core/encoding.hpp"
 #include "core/log.hpp"
@@ -49,29 +48,33 @@ std::string_view target_path(std::string_view target) {
 
 std::string peer_of(const Request& request) { return log::peer_name(request.remote_address(), request.remote_port()); }
 
-// An X-Request-Id as the log may show it: the characters ids use, at most 64 of them.
-std::string sanitized_request_id(std::string_view given) {
-  constexpr std::size_t max_length = 64;
-  std::string id;
+// Room for a request id: a client's X-Request-Id is cut to this, and one the server
+// makes fits.
+constexpr std::size_t max_request_id = 64;
+
+// An X-Request-Id as the log may show it: only the characters ids use, at most
+// max_request_id of them. Returns the length written to `out`.
+std::size_t sanitize_request_id(std::string_view given, char* out) {
+  std::size_t n = 0;
   for (char c : given) {
-    if (id.size() == max_length) break;
+    if (n == max_request_id) break;
     if (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_.:@/+=").find(c) != std::string_view::npos) {
-      id += c;
+      out[n++] = c;
     }
   }
-  return id;
+  return n;
 }
 
-// "<tag>-<thread>-<n>": unique in this process (a counter per thread, no shared
-// state), and the tag, random per process, tells restarts and nodes apart.
-std::string make_request_id() {
+// "<tag>-<thread>-<n>": unique in this process (a counter per thread, no shared state
+// per request), and the tag, random per process, tells restarts and nodes apart.
+std::size_t make_request_id(char* out) {
   static const std::string process_tag = core::random_base64url(3);
   static std::atomic<unsigned> threads{0};
   thread_local unsigned thread = ++threads;
   thread_local std::uint64_t count = 0;
-  char text[48];
-  int n = std::snprintf(text, sizeof text, "-%x-%llx", thread, static_cast<unsigned long long>(++count));
-  return process_tag + std::string(text, static_cast<std::size_t>(n));
+  int n = std::snprintf(out, max_request_id + 1, "%s-%x-%llx", process_tag.c_str(), thread,
+                        static_cast<unsigned long long>(++count));
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
@@ -241,6 +244,8 @@ void Session::dispatch() {
 
 void Session::fail(RequestError error) {
   int status = status_of(error);
+  // A request refused before its head was read has no id yet.
+  if (request_.request_id().empty()) assign_request_id();
   if (log::enabled(spdlog::level::debug)) {
     log::debug({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
                "request refused: {} ({})", status, describe(error));
@@ -339,9 +344,10 @@ std::size_t Session::buffered_amount() const noexcept {
 }
 
 void Session::assign_request_id() {
-  std::string id = sanitized_request_id(request_.header("X-Request-Id"));
-  if (id.empty()) id = make_request_id();
-  request_.request_id_ = request_.store(id);
+  char id[max_request_id + 1];
+  std::size_t length = sanitize_request_id(request_.header("X-Request-Id"), id);
+  if (length == 0) length = make_request_id(id);
+  request_.request_id_ = request_.store({id, length});
 }
 
 void Session::log_exchange(int status) {
