@@ -50,6 +50,9 @@ class Request {
   const std::string& remote_address() const noexcept { return remote_address_; }
   std::uint16_t remote_port() const noexcept { return remote_port_; }
   bool keep_alive() const noexcept { return keep_alive_; }
+  // This request's id in the log: the client's X-Request-Id (only letters, digits and
+  // -_.:@/+= kept, at most 64 of them), or one the server made ("<tag>-<thread>-<n>").
+  std::string_view request_id() const noexcept { return view(request_id_); }
 
  private:
   friend class detail::Session;
@@ -66,6 +69,7 @@ class Request {
   std::string arena_;  // method, target and header names/values, back to back
   Span method_;
   Span target_;
+  Span request_id_;
   std::vector<std::pair<Span, Span>> headers_;
   std::string path_;
   std::string body_;

@@ -6,15 +6,19 @@
 #include <functional>
 #include <memory>
 
-#include <spdlog/spdlog.h>
-
 #include "app/chat_events.hpp"
+#include "core/log.hpp"
 
 namespace switchboard::app {
 
 namespace {
 
 namespace json = boost::json;
+
+// The ids of a chat log line: the Engine.IO session, the Socket.IO socket, its namespace.
+log::Fields fields_of(sio::Socket& socket) {
+  return {.component = "chat", .sid = socket.conn().id(), .socket = socket.id(), .nsp = socket.nsp()};
+}
 
 // The user a socket acts as: from its token, or its socket id when auth is off.
 struct ChatUser {
@@ -40,7 +44,7 @@ void arm_expiry(sio::Socket& socket, Connection& conn) {
   if (!conn.user.expires) return;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(*conn.user.expires - std::chrono::system_clock::now());
   conn.expiry = socket.set_timeout(std::max(left, std::chrono::milliseconds(0)), [](sio::Socket& s) {
-    spdlog::debug("{} {}: token expired; disconnecting", s.nsp(), s.id());
+    log::debug(fields_of(s), "token expired; disconnecting");
     s.emit("token-expired");
     s.disconnect();
   });
@@ -196,8 +200,8 @@ void ChatServer::attach(sio::Namespace& nsp) {
       JwtResult result;
       if (token && token->is_string()) result = options_.verifier->verify(token->as_string(), std::chrono::system_clock::now());
       if (!result) {
-        spdlog::debug("{} {}: handshake refused: {}", socket.nsp(), socket.id(),
-                      token && token->is_string() ? describe(result.error) : "no auth.token");
+        log::debug(fields_of(socket), "handshake refused: {}",
+                   token && token->is_string() ? describe(result.error) : "no auth.token");
         if (options_.on_auth_refused) options_.on_auth_refused();
         next(sio::MiddlewareError{"Authentication error", nullptr});
         return;
@@ -214,7 +218,7 @@ void ChatServer::on_connection(sio::Socket& socket) {
   if (auto* authenticated = std::any_cast<ChatUser>(&socket.data())) user = *authenticated;
   auto conn = std::make_shared<Connection>(
       Connection{std::move(user), SocketRateLimiter(options_.rate_limits, SocketRateLimiter::Clock::now())});
-  spdlog::debug("{} {}: connected as user {}", socket.nsp(), socket.id(), conn->user.id);
+  log::debug(fields_of(socket), "connected as user {}", conn->user.id);
 
   socket.join(chat::user_room(conn->user.id));
   presence_.connect(socket.nsp(), socket.id(), conn->user.id);
@@ -228,8 +232,11 @@ void ChatServer::on_connection(sio::Socket& socket) {
       return;
     }
     if (decision.notify) {
-      s.emit("rate-limited",
-             sio::Args{json::object{{"event", event}, {"retryAfter", decision.retry_after.count()}}});
+      // `limit` says which bucket was empty: the event's own or the socket-wide one.
+      std::string_view limit = decision.by_event_limit ? "event" : "socket";
+      log::debug(fields_of(s), "rate limited: {} (the {} limit)", event, limit);
+      s.emit("rate-limited", sio::Args{json::object{
+                                 {"event", event}, {"limit", limit}, {"retryAfter", decision.retry_after.count()}}});
     }
     if (options_.on_rate_limited) options_.on_rate_limited();
     next(std::string("rate limited"));
@@ -244,7 +251,7 @@ void ChatServer::on_connection(sio::Socket& socket) {
         error = "userId must be the id of the authenticated user";
       }
       if (error) {
-        spdlog::debug("{} {}: {} refused: {}", s.nsp(), s.id(), spec.name, *error);
+        log::debug(fields_of(s), "{} refused: {}", spec.name, *error);
         ack({json::object{{"success", false}, {"error", *error}}});
         return;
       }
@@ -283,7 +290,7 @@ void ChatServer::on_connection(sio::Socket& socket) {
   }
 
   socket.on_disconnect([this](sio::Socket& s, std::string_view reason) {
-    spdlog::debug("{} {}: disconnected ({})", s.nsp(), s.id(), reason);
+    log::debug(fields_of(s), "disconnected ({})", reason);
     presence_.disconnect(s.nsp(), s.id());
   });
 }

@@ -94,6 +94,41 @@ std::string format_number(double value) {
   return text;
 }
 
+// Per-event rate limits (rate-limit-event): the same checks for a flag's "5/10" and a
+// file's { per-second = 5, burst = 10 }.
+constexpr std::size_t max_event_name = 256;
+constexpr std::string_view event_limit_syntax =
+    "EVENT=RATE/BURST, e.g. send-message=5/10: EVENT a name of at most 256 bytes, RATE events per second "
+    "above 0 and at most 1000000, BURST an integer from 1 to 1000000";
+constexpr std::string_view event_limit_table_syntax =
+    "{ per-second = RATE, burst = BURST }, e.g. { per-second = 5, burst = 10 }: RATE events per second above 0 "
+    "and at most 1000000, BURST an integer from 1 to 1000000";
+
+Error parse_event_rate(std::string_view text, double& rate) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v <= 0 ||
+      v > 1e6) {
+    return "a rate above 0 and at most 1000000";
+  }
+  rate = v;
+  return std::nullopt;
+}
+
+Error parse_event_burst(std::string_view text, std::uint32_t& burst) {
+  return set_integer(burst, text, 1, 1'000'000, "a burst");
+}
+
+std::string format_event_limits(const std::map<std::string, RateLimit, std::less<>>& limits) {
+  std::string out = "{";
+  for (const auto& [event, limit] : limits) {
+    if (out.size() > 1) out += ",";
+    out += " " + toml_quote(event) + " = { per-second = " + format_number(limit.per_second) +
+           ", burst = " + std::to_string(limit.burst) + " }";
+  }
+  return out + (limits.empty() ? "}" : " }");
+}
+
 std::vector<SettingKey> make_keys() {
   std::vector<SettingKey> keys;
   auto add = [&keys](SettingKey key) { keys.push_back(key); };
@@ -126,6 +161,16 @@ std::vector<SettingKey> make_keys() {
          return std::nullopt;
        },
        [](const Settings& s) { return toml_quote(s.log_level); }});
+  add({"log-format", Kind::text, "FORMAT",
+       "text (for people; local time) or json (one object per line: time in UTC, level, logger,\n"
+       "component, message, and the ids conn, req, sid, socket, nsp when the line has them)",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         if (t != "text" && t != "json") return "text or json";
+         s.log_format = t;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return toml_quote(s.log_format); }});
   add({"static", Kind::text, "DIR",
        "Serve the files under DIR at / (GET and HEAD; ETag/304; no path outside DIR). Default: the\n"
        "demo chat, the repository's web/ folder, looked for above the executable and in the source\n"
@@ -262,6 +307,27 @@ std::vector<SettingKey> make_keys() {
          return std::nullopt;
        },
        [](const Settings& s) { return format_number(s.rate_limit_per_second); }});
+  add({"rate-limit-event", Kind::event_limits, "EVENT=RATE/BURST",
+       "An event with a token bucket of its own, besides the socket-wide one: it passes only\n"
+       "when both have a token. Repeatable; e.g. send-message=5/10 (5 per second, bursts of 10).\n"
+       "In the file: [rate-limit.events] send-message = { per-second = 5, burst = 10 }",
+       {}, false,
+       [](Settings& s, std::string_view t) -> Error {
+         auto equals = t.rfind('=');
+         if (equals == std::string_view::npos || equals == 0) return std::string(event_limit_syntax);
+         std::string_view event = t.substr(0, equals), value = t.substr(equals + 1);
+         if (event.size() > max_event_name) return std::string(event_limit_syntax);
+         auto slash = value.find('/');
+         if (slash == std::string_view::npos) return std::string(event_limit_syntax);
+         RateLimit limit;
+         if (parse_event_rate(value.substr(0, slash), limit.per_second) ||
+             parse_event_burst(value.substr(slash + 1), limit.burst)) {
+           return std::string(event_limit_syntax);
+         }
+         s.rate_limit_events[std::string(event)] = limit;
+         return std::nullopt;
+       },
+       [](const Settings& s) { return format_event_limits(s.rate_limit_events); }});
 
   add({"api-key", Kind::text, "KEY",
        "Requests to /api/ must carry \"Authorization: Bearer KEY\" (unset: the API is open).\n"
@@ -390,6 +456,7 @@ std::string kind_name(Kind kind) {
     case Kind::integer: return "an integer";
     case Kind::size: return "a size (an integer of bytes, or a string such as \"16M\")";
     case Kind::number: return "a number";
+    case Kind::event_limits: return "a string EVENT=RATE/BURST";
   }
   return "a value";
 }
@@ -455,6 +522,33 @@ std::optional<std::string> text_of(const toml::node& node, Kind kind) {
       if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
       if (node.is_floating_point()) return format_number(*node.value<double>());
       return std::nullopt;
+    case Kind::event_limits:
+      if (node.is_string()) return *node.value<std::string>();
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The table rate-limit-events ([rate-limit.events]): EVENT = { per-second, burst } each.
+Error apply_event_limits(Settings& settings, const toml::table& table, const std::string& written,
+                         std::string_view source) {
+  for (const auto& [event, node] : table) {
+    std::string where = std::string(source) + ":" + std::to_string(node.source().begin.line) + ": ";
+    std::string key = written + "." + toml_quote(event.str());
+    const toml::table* entry = node.as_table();
+    if (!entry || event.str().empty() || event.str().size() > max_event_name) {
+      return where + "key " + key + ": allowed is " + std::string(event_limit_table_syntax);
+    }
+    RateLimit limit;
+    const toml::node* rate = entry->get("per-second");
+    const toml::node* burst = entry->get("burst");
+    auto rate_text = rate ? text_of(*rate, Kind::number) : std::nullopt;
+    auto burst_text = burst ? text_of(*burst, Kind::integer) : std::nullopt;
+    if (entry->size() != 2 || !rate_text || !burst_text || parse_event_rate(*rate_text, limit.per_second) ||
+        parse_event_burst(*burst_text, limit.burst)) {
+      return where + "key " + key + ": allowed is " + std::string(event_limit_table_syntax);
+    }
+    settings.rate_limit_events[std::string(event.str())] = limit;
   }
   return std::nullopt;
 }
@@ -466,6 +560,11 @@ Error apply_table(Settings& settings, const toml::table& table, const std::strin
     std::string name = prefix.empty() ? std::string(k.str()) : prefix + "-" + std::string(k.str());
     std::string where = std::string(source) + ":" + std::to_string(node.source().begin.line) + ": ";
     if (const auto* sub = node.as_table()) {
+      if (name == "rate-limit-events") {
+        if (!seen.insert(name).second) return where + "key \"" + name + "\" is set twice";
+        if (auto e = apply_event_limits(settings, *sub, written, source)) return e;
+        continue;
+      }
       if (auto e = apply_table(settings, *sub, name, source, seen)) return e;
       continue;
     }
@@ -489,7 +588,9 @@ std::string help_footer() {
          "  public-key = \"/etc/switchboard/jwt.pem\"    # the key jwt-public-key\n"
          "  [rate-limit]\n"
          "  burst = 100\n"
-         "  per-second = 100.0\n\n"
+         "  per-second = 100.0\n"
+         "  [rate-limit.events]                          # also a bucket of their own\n"
+         "  send-message = { per-second = 5, burst = 10 }\n\n"
          "Environment (for secrets; flags override it): JWT_SECRET, SWITCHBOARD_API_KEY,\n"
          "SWITCHBOARD_ADMIN_UI_PASSWORD_HASH.\n\n"
          "What it serves (one port): the demo chat page at / (web/; open the URL it logs at start);\n"
@@ -558,7 +659,10 @@ std::string format_settings(const Settings& settings) {
       out += ")\n";
       continue;
     }
-    out += std::string(key.name) + " = " + value + "\n";
+    // The per-event limits print as the table the file takes (an inline one, so that
+    // the keys after it stay at the top level).
+    std::string name = key.kind == Kind::event_limits ? "rate-limit-events" : std::string(key.name);
+    out += name + " = " + value + "\n";
   }
   return out;
 }
@@ -584,6 +688,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, const Environm
   Settings defaults;
   std::map<std::string, std::string, std::less<>> given;
   std::map<std::string, bool, std::less<>> flags;
+  std::map<std::string, std::vector<std::string>, std::less<>> repeated;
   std::vector<std::pair<const SettingKey*, CLI::Option*>> options;
   for (const auto& key : setting_keys()) {
     std::string flag = "--" + std::string(key.name);
@@ -592,6 +697,11 @@ CommandLine parse_command_line(int argc, const char* const* argv, const Environm
     CLI::Option* option;
     if (key.kind == Kind::boolean) {
       option = app.add_flag(flag, flags[std::string(key.name)], help);
+    } else if (key.kind == Kind::event_limits) {
+      option = app.add_option(flag, repeated[std::string(key.name)], help)
+                   ->type_name(std::string(key.value_name))
+                   ->expected(1)
+                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     } else {
       option = app.add_option(flag, given[std::string(key.name)], help)->type_name(std::string(key.value_name));
       if (!key.secret) option->default_str(key.get(defaults));
@@ -632,6 +742,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, const Environm
   }
   for (auto [key, option] : options) {
     if (option->count() == 0) continue;
+    if (key->kind == Kind::event_limits) {
+      for (const auto& text : repeated[std::string(key->name)]) {
+        if (auto e = key->set(s, text)) return fail("--" + std::string(key->name) + " '" + text + "': allowed is " + *e);
+      }
+      continue;
+    }
     std::string text = key->kind == Kind::boolean ? (flags[std::string(key->name)] ? "true" : "false")
                                                   : given[std::string(key->name)];
     if (auto e = key->set(s, text)) return fail("--" + std::string(key->name) + " '" + text + "': allowed is " + *e);

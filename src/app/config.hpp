@@ -13,11 +13,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/rate_limiter.hpp"
 #include "app/web_assets.hpp"
 
 namespace switchboard::app {
@@ -29,6 +31,7 @@ struct Settings {
   unsigned threads = 0;              // 0: one per core
   std::uint64_t max_connections = 0;  // 0: no limit
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json" (app/log_format.hpp)
   // Files served at / (the demo); default: the repository's web/ when found (see
   // app/web_assets.hpp), empty: none.
   std::string static_dir = default_web_root();
@@ -55,6 +58,8 @@ struct Settings {
   // Per-socket token bucket over every event; burst 0 turns it off.
   unsigned rate_limit_burst = 100;
   double rate_limit_per_second = 100;
+  // Events with a bucket of their own as well ([rate-limit.events], --rate-limit-event).
+  std::map<std::string, RateLimit, std::less<>> rate_limit_events;
 
   // The HTTP publish API.
   std::string api_key;  // empty: no key needed
@@ -90,7 +95,9 @@ struct Settings {
 
 // One key of the table.
 struct SettingKey {
-  enum class Kind { text, boolean, integer, size, number };
+  // event_limits: the one repeatable key, NAME=RATE/BURST per flag, a table of
+  // NAME = { per-second, burst } in the file.
+  enum class Kind { text, boolean, integer, size, number, event_limits };
   std::string_view name;
   Kind kind;
   std::string_view value_name;  // shown in --help, e.g. PATH

@@ -7,9 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
-#include <spdlog/spdlog.h>
 
 #include "app/chat_events.hpp"
+#include "core/log.hpp"
 
 namespace switchboard::app {
 
@@ -140,13 +140,15 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
   router.post(
       "/api/publish",
       [shared](http::Request& req, http::Response& res) {
+        res.header("X-Request-Id", req.request_id());
         auto body = authorized_body(req, res, shared->second.api_key);
         if (!body) return;
         auto room = required_string(*body, "room", res);
         if (!room) return;
         auto emission = read_emission(*body, shared->first, res);
         if (!emission) return;
-        spdlog::debug("api: publish {} to room {} of {}", emission->event, *room, emission->nsp->name());
+        log::debug({.component = "api", .req = req.request_id(), .nsp = emission->nsp->name()},
+                   "publish {} to room {}", emission->event, *room);
         emission->nsp->to(chat::api_room(*room)).emit(emission->event, std::move(emission->args));
         res.send(200, R"({"success":true})", "application/json");
       },
@@ -155,11 +157,13 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
   router.post(
       "/api/broadcast",
       [shared](http::Request& req, http::Response& res) {
+        res.header("X-Request-Id", req.request_id());
         auto body = authorized_body(req, res, shared->second.api_key);
         if (!body) return;
         auto emission = read_emission(*body, shared->first, res);
         if (!emission) return;
-        spdlog::debug("api: broadcast {} to {}", emission->event, emission->nsp->name());
+        log::debug({.component = "api", .req = req.request_id(), .nsp = emission->nsp->name()}, "broadcast {}",
+                   emission->event);
         emission->nsp->emit(emission->event, std::move(emission->args));
         res.send(200, R"({"success":true})", "application/json");
       },

@@ -8,7 +8,6 @@
 #include <optional>
 #include <sstream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <switchboard/engineio.hpp>
@@ -22,6 +21,7 @@
 #include "app/dashboard.hpp"
 #include "app/http_api.hpp"
 #include "app/jwt_verifier.hpp"
+#include "app/log_format.hpp"
 #include "app/memory_presence.hpp"
 #include "app/metrics.hpp"
 #include "app/prometheus.hpp"
@@ -110,10 +110,7 @@ int main(int argc, char** argv) {
   if (command_line.exit_code) return *command_line.exit_code;
   const app::Settings& settings = command_line.settings;
 
-  auto logger = spdlog::stderr_color_mt("switchboard");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(settings.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  app::configure_logging(settings.log_format, settings.log_level);
 
   std::optional<app::JwtVerifier> verifier;
   try {
@@ -198,6 +195,7 @@ int main(int argc, char** argv) {
       metrics.add_namespace(io->of(name));
     }
     chat_options.rate_limits.per_socket = {settings.rate_limit_burst, settings.rate_limit_per_second};
+    chat_options.rate_limits.per_event = settings.rate_limit_events;
     chat_options.verifier = std::move(verifier);
     chat_options.on_rate_limited = [&metrics] { metrics.local().dropped_rate_limited.add(); };
     chat_options.on_auth_refused = [&metrics] { metrics.local().connect_refused_auth.add(); };

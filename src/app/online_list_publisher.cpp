@@ -1,6 +1,6 @@
 #include "app/online_list_publisher.hpp"
 
-#include <spdlog/spdlog.h>
+#include "core/log.hpp"
 
 namespace switchboard::app {
 
@@ -49,7 +49,7 @@ void OnlineListPublisher::run() {
         try {
           send_(nsp, std::move(online));
         } catch (const std::exception& e) {
-          spdlog::error("sending the online list of {} failed: {}", nsp, e.what());
+          log::error({.component = "chat", .nsp = nsp}, "sending the online list failed: {}", e.what());
         }
       });
     }

@@ -1,7 +1,8 @@
 #pragma once
 // Per-socket rate limits: token buckets (a burst, refilled at a steady rate), one shared
-// by every event of a socket and one of its own for each event that has a limit of its
-// own. Pure: the caller passes the time, so tests need no clock.
+// by every event of a socket, and one more for each event that has a limit of its own:
+// such an event needs a token from both. Pure: the caller passes the time, so tests
+// need no clock.
 //
 // Thread safety: none. A SocketRateLimiter belongs to one socket and is used on that
 // socket's loop thread.
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -25,7 +27,8 @@ struct RateLimit {
 
 struct RateLimits {
   RateLimit per_socket;
-  // Events named here draw on a bucket of their own instead of the shared one.
+  // Events named here also draw on a bucket of their own: an event passes when its own
+  // bucket and the shared one both have a token (and then takes one from each).
   std::map<std::string, RateLimit, std::less<>> per_event;
 };
 
@@ -37,7 +40,10 @@ class TokenBucket {
  public:
   using Clock = std::chrono::steady_clock;
 
+  TokenBucket() noexcept : TokenBucket(RateLimit{0, 0}, {}) {}  // unlimited
   TokenBucket(RateLimit limit, Clock::time_point now) noexcept;
+  // Whether there is a token now.
+  bool available(Clock::time_point now) const noexcept;
   // Takes one token if there is one.
   bool take(Clock::time_point now) noexcept;
   // How long until a token is there (zero if one is there now).
@@ -56,6 +62,8 @@ class SocketRateLimiter {
 
   struct Decision {
     bool allowed = true;
+    // Refused by the event's own limit (false: by the socket-wide one).
+    bool by_event_limit = false;
     // Tell the client it is being limited: once per second at most, so that a flood
     // of dropped events does not become a flood of notices.
     bool notify = false;
@@ -68,11 +76,15 @@ class SocketRateLimiter {
   Decision admit(std::string_view event, Clock::time_point now);
 
  private:
-  TokenBucket& bucket_for(std::string_view event, Clock::time_point now);
+  // The event's own bucket, or null when it has no limit of its own.
+  TokenBucket* own_bucket(std::string_view event, Clock::time_point now);
 
   const RateLimits& limits_;
   TokenBucket shared_;
-  std::map<std::string, TokenBucket, std::less<>> own_buckets_;
+  // One per entry of limits_.per_event, in its order; allocated at the first event
+  // that has a limit of its own, so that a socket that never sends one (or a server
+  // with no per-event limits) pays one null pointer.
+  std::unique_ptr<TokenBucket[]> own_buckets_;
   Clock::time_point last_notice_{};
   bool noticed_ = false;
 };

@@ -1,7 +1,7 @@
 #include "eio/session.hpp"
 
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "core/encoding.hpp"
 #include "http/compression.hpp"
 
@@ -336,7 +336,7 @@ void Session::abandon_probe() {
 void Session::on_upgrade_or_linger_timer(void* self) {
   auto* session = static_cast<Session*>(self);
   if (session->state_ == State::open) {
-    spdlog::debug("session {}: no upgrade packet within the upgrade timeout", session->id_);
+    log::debug({.component = "eio", .sid = session->id_}, "no upgrade packet within the upgrade timeout");
     session->abandon_probe();
     return;
   }
@@ -501,12 +501,12 @@ void Session::close(std::string_view reason) {
   } else {
     forget();
   }
-  spdlog::debug("session {} closed: {}", id_, why);
+  log::debug({.component = "eio", .sid = id_}, "session closed: {}", why);
   if (on_close) {
     try {
       on_close(why);
     } catch (const std::exception& e) {
-      spdlog::error("Engine.IO close handler threw: {}", e.what());
+      log::error({.component = "eio", .sid = id_}, "Engine.IO close handler threw: {}", e.what());
     }
   }
 }

@@ -17,7 +17,7 @@ Request::Span Request::store(std::string_view text) {
 void Request::clear() {
   // Keep the capacities: the next request on a keep-alive connection reuses them.
   arena_.clear();
-  method_ = target_ = {};
+  method_ = target_ = request_id_ = {};
   headers_.clear();
   path_.clear();
   body_.clear();

@@ -1,10 +1,12 @@
 #include "http/session.hpp"
 
+#include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 
-#include <spdlog/spdlog.h>
-
 #include "core/encoding.hpp"
+#include "core/log.hpp"
 #include "http/url.hpp"
 #include "net/loop.hpp"
 
@@ -42,6 +44,37 @@ std::string_view target_path(std::string_view target) {
     target = target.substr(slash);
   }
   return target.substr(0, target.find('?'));
+}
+
+std::string peer_of(const Request& request) { return log::peer_name(request.remote_address(), request.remote_port()); }
+
+// Room for a request id: a client's X-Request-Id is cut to this, and one the server
+// makes fits.
+constexpr std::size_t max_request_id = 64;
+
+// An X-Request-Id as the log may show it: only the characters ids use, at most
+// max_request_id of them. Returns the length written to `out`.
+std::size_t sanitize_request_id(std::string_view given, char* out) {
+  std::size_t n = 0;
+  for (char c : given) {
+    if (n == max_request_id) break;
+    if (std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_.:@/+=").find(c) != std::string_view::npos) {
+      out[n++] = c;
+    }
+  }
+  return n;
+}
+
+// "<tag>-<thread>-<n>": unique in this process (a counter per thread, no shared state
+// per request), and the tag, random per process, tells restarts and nodes apart.
+std::size_t make_request_id(char* out) {
+  static const std::string process_tag = core::random_base64url(3);
+  static std::atomic<unsigned> threads{0};
+  thread_local unsigned thread = ++threads;
+  thread_local std::uint64_t count = 0;
+  int n = std::snprintf(out, max_request_id + 1, "%s-%x-%llx", process_tag.c_str(), thread,
+                        static_cast<unsigned long long>(++count));
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
@@ -83,6 +116,7 @@ void Session::process(std::span<std::byte> input, bool input_is_pending) {
       phase_ = Phase::reading;
       ++serial_;
       connection_->set_timer(config_.request_timeout);
+      if (log::enabled(spdlog::level::debug)) started_ = std::chrono::steady_clock::now();
     }
     auto result = parser_->feed({reinterpret_cast<const char*>(input.data()) + offset, input.size() - offset});
     offset += result.consumed;
@@ -146,6 +180,7 @@ bool Session::on_head() {
     return false;
   }
   request_.path_ = std::move(*decoded);
+  assign_request_id();
   head_request_ = request_.method() == "HEAD";
   auto match = config_.router->match(request_.method(), request_.path_, request_.params_);
   route_ = match.route;
@@ -182,7 +217,8 @@ void Session::dispatch() {
   try {
     route_->handler(request_, response);
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} {} threw: {}", request_.method(), request_.path(), e.what());
+    log::error({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
+               "handler for {} {} threw: {}", request_.method(), request_.path(), e.what());
     if (is_current(response.serial_)) {
       if (head_sent_) {
         // Half a response is out: the only honest end is to cut the connection.
@@ -198,8 +234,8 @@ void Session::dispatch() {
   in_dispatch_ = false;
   if (phase_ == Phase::upgraded || phase_ == Phase::closed) return;
   if (is_current(response.serial_) && !deferred_ && !head_sent_) {
-    spdlog::error("handler for {} {} returned without responding or deferring", request_.method(),
-                  request_.path());
+    log::error({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
+               "handler for {} {} returned without responding or deferring", request_.method(), request_.path());
     extra_headers_.clear();
     status_ = 500;
     send("Internal Server Error\n");
@@ -208,7 +244,12 @@ void Session::dispatch() {
 
 void Session::fail(RequestError error) {
   int status = status_of(error);
-  spdlog::debug("{}:{}: {} ({})", request_.remote_address(), request_.remote_port(), status, describe(error));
+  // A request refused before its head was read has no id yet.
+  if (request_.request_id().empty()) assign_request_id();
+  if (log::enabled(spdlog::level::debug)) {
+    log::debug({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
+               "request refused: {} ({})", status, describe(error));
+  }
   ++serial_;
   phase_ = Phase::responding;
   head_request_ = false;
@@ -258,7 +299,10 @@ void Session::write_head(std::size_t content_length, bool chunked) {
 void Session::send(std::string_view body) {
   if (!connection_ || phase_ != Phase::responding || head_sent_) return;
   write_head(body.size(), false);
-  if (!head_request_ && status_has_body(status_)) connection_->write(body);
+  if (!head_request_ && status_has_body(status_)) {
+    connection_->write(body);
+    body_bytes_ += body.size();
+  }
   finish_exchange();
 }
 
@@ -274,6 +318,7 @@ void Session::begin_stream() {
 bool Session::write_chunk(std::string_view chunk) {
   if (!connection_ || phase_ != Phase::responding || !head_sent_) return false;
   if (chunk.empty()) return true;  // an empty chunk would end the body
+  body_bytes_ += chunk.size();
   if (chunked_) {
     char size[20];
     int n = std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
@@ -298,7 +343,34 @@ std::size_t Session::buffered_amount() const noexcept {
   return connection_ ? connection_->buffered_amount() : 0;
 }
 
+void Session::assign_request_id() {
+  char id[max_request_id + 1];
+  std::size_t length = sanitize_request_id(request_.header("X-Request-Id"), id);
+  if (length == 0) length = make_request_id(id);
+  request_.request_id_ = request_.store({id, length});
+}
+
+void Session::log_exchange(int status) {
+  if (!log::enabled(spdlog::level::debug)) return;
+  log::HttpExchange exchange;
+  exchange.method = request_.method().empty() ? std::string_view("-") : request_.method();
+  std::string target = request_.target().empty() ? std::string("-") : redacted_target(request_.target());
+  exchange.target = target;
+  exchange.status = status;
+  exchange.bytes = body_bytes_;
+  if (started_ != std::chrono::steady_clock::time_point{}) {
+    exchange.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  }
+  std::string peer = peer_of(request_);
+  log::debug({.component = "http", .conn = peer, .req = request_.request_id(), .http = &exchange},
+             "{} {} {} {} bytes {:.1f} ms", exchange.method, exchange.target, status, exchange.bytes,
+             exchange.duration_ms);
+}
+
 void Session::finish_exchange() {
+  log_exchange(status_);
+  body_bytes_ = 0;
   parser_.reset();
   route_ = nullptr;
   on_abort_ = nullptr;
@@ -373,6 +445,7 @@ void Session::on_shutdown() {
 void Session::upgrade(std::string_view response_head, std::unique_ptr<net::Protocol> next) {
   if (!connection_ || phase_ != Phase::responding || head_sent_) return;
   connection_->write(response_head);
+  log_exchange(101);
   head_sent_ = true;
   phase_ = Phase::upgraded;
   parser_.reset();

@@ -3,6 +3,7 @@
 // pipelining, timeouts, upgrades). Requests are answered strictly in order: while a
 // response is pending (deferred or streaming), later pipelined bytes wait unparsed.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,6 +74,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish_exchange();
   void resume();
   void arm_idle_timer();
+  // The access log's line for the exchange that ends now (debug level).
+  void log_exchange(int status);
+  void assign_request_id();
 
   net::Connection* connection_;
   const SessionConfig& config_;
@@ -82,6 +86,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string pending_;  // bytes received but not parsed yet
   std::uint32_t serial_ = 0;
   Phase phase_ = Phase::idle;
+
+  // For the access log: when the request began (set only while debug logging is on)
+  // and the body bytes of its response.
+  std::chrono::steady_clock::time_point started_{};
+  std::uint64_t body_bytes_ = 0;
 
   // The response being built.
   int status_ = 200;

@@ -1,5 +1,8 @@
 #include "http/url.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace switchboard::http {
 namespace {
 int hex_value(char c) noexcept {
@@ -76,6 +79,43 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return match;
   });
   return found;
+}
+
+std::string redacted_target(std::string_view target) {
+  auto question = target.find('?');
+  std::string out(target.substr(0, question));
+  if (question == std::string_view::npos) return out;
+  out += '?';
+  std::string_view query = target.substr(question + 1);
+  bool first = true;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (!first) out += '&';
+    first = false;
+    auto equals = pair.find('=');
+    std::string_view name = pair.substr(0, equals);
+    // A name is kept only when it looks like one: a token sent as a bare "?eyJ..." is not.
+    bool plain_name = !name.empty() && name.size() <= 32 &&
+                      std::all_of(name.begin(), name.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                      });
+    if (!plain_name) {
+      out += '*';
+      continue;
+    }
+    out += name;
+    if (equals == std::string_view::npos) continue;
+    out += '=';
+    if (name == "EIO" || name == "transport" || name == "sid") {
+      std::string_view value = pair.substr(equals + 1);
+      out += value.substr(0, 64);
+    } else {
+      out += '*';
+    }
+  }
+  return out;
 }
 
 }  // namespace switchboard::http

@@ -18,4 +18,10 @@ std::vector<std::pair<std::string, std::string>> query_params(std::string_view q
 // The decoded value of the first `name` in a query string.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
+// `target` for a log line: the path as sent, and of the query only the names, each
+// value replaced by "*" (a query may carry a token) but for the Engine.IO parameters
+// EIO, transport and sid. "/socket.io/?EIO=4&token=eyJ..." gives
+// "/socket.io/?EIO=4&token=*".
+std::string redacted_target(std::string_view target);
+
 }  // namespace switchboard::http

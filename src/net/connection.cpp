@@ -11,8 +11,8 @@
 #include <cstring>
 #include <utility>
 
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "net/loop.hpp"
 
 namespace switchboard::net {
@@ -164,8 +164,10 @@ WriteStatus Connection::commit_write(std::size_t n) {
 WriteStatus Connection::queued(std::size_t n) {
   buffered_ += n;
   if (buffered_ > limits_.hard_limit) {
-    spdlog::warn("disconnecting slow consumer {}:{}: {} bytes queued, past the limit of {}",
-                 remote_address(), remote_port_, buffered_, limits_.hard_limit);
+    if (log::enabled(spdlog::level::warn)) {
+      log::warn({.component = "net", .conn = log::peer_name(remote_address(), remote_port_)},
+                "disconnecting a slow consumer: {} bytes queued, past the limit of {}", buffered_, limits_.hard_limit);
+    }
     loop_->counters().slow_consumer_disconnects.add(1);
     close(CloseReason::slow_consumer);
     return WriteStatus::dropped;

@@ -8,8 +8,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "net/detail/asio.hpp"
 
 namespace switchboard::net {
@@ -48,7 +48,8 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
       if (ec) {
         if (ec == boost::asio::error::operation_aborted) return;
         // Out of file descriptors (or a transient error): back off instead of spinning.
-        spdlog::warn("accept on port {} failed: {}; retrying in 100 ms", self->shared->port, ec.message());
+        log::warn({.component = "net"}, "accept on port {} failed: {}; retrying in 100 ms", self->shared->port,
+                  ec.message());
         self->retry.expires_after(std::chrono::milliseconds(100));
         self->retry.async_wait([self](const boost::system::error_code& wait_ec) {
           if (!wait_ec && !self->shared->closed.load()) self->accept();
@@ -63,8 +64,8 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
   void start_connection(detail::Socket socket) {
     const ListenOptions& options = shared->options;
     if (options.max_connections && shared->counter->open.load(std::memory_order_relaxed) >= options.max_connections) {
-      spdlog::warn("refusing a connection on port {}: max_connections ({}) reached", shared->port,
-                   options.max_connections);
+      log::warn({.component = "net"}, "refusing a connection on port {}: max_connections ({}) reached", shared->port,
+                options.max_connections);
       return;  // the socket closes as it goes out of scope
     }
     boost::system::error_code ec;

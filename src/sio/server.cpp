@@ -6,8 +6,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "core/encoding.hpp"
 #include "http/url.hpp"
 #include "sio/codec/msgpack.hpp"
@@ -255,7 +255,7 @@ void Client::on_message(std::string_view data, bool binary) {
     Packet packet;
     // Every msgpack packet is one binary message; text means another parser.
     if (!binary || decode_msgpack(data, DecodeLimits{}, packet) != DecodeError::none) {
-      spdlog::debug("Socket.IO: invalid msgpack packet from {}; closing", conn_.id());
+      log::debug({.component = "sio", .sid = conn_.id()}, "invalid msgpack packet; closing");
       conn_.close();
       return;
     }
@@ -281,7 +281,7 @@ void Client::on_message(std::string_view data, bool binary) {
   if (status == Decoder::Status::error) {
     assembling_.reset();
     // Node closes the Engine.IO connection on a packet it cannot decode.
-    spdlog::debug("Socket.IO: invalid packet from {}; closing", conn_.id());
+    log::debug({.component = "sio", .sid = conn_.id()}, "invalid packet; closing");
     conn_.close();
     return;
   }
@@ -408,7 +408,8 @@ void Client::connect(const std::string& nsp_name, Json auth) {
       if (const auto& observed = nsp->server->observer.connected) observed(*raw);
       if (nsp->on_connection) nsp->on_connection(*raw);
     } catch (const std::exception& e) {
-      spdlog::error("Socket.IO connection handler for {} threw: {}", nsp->name, e.what());
+      log::error({.component = "sio", .sid = raw->conn().id(), .socket = raw->id(), .nsp = nsp->name},
+                 "connection handler threw: {}", e.what());
     }
   };
   (*run)(first_middleware);

@@ -5,8 +5,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "core/encoding.hpp"
 #include "http/url.hpp"
 #include "sio/state.hpp"
@@ -189,7 +189,8 @@ void SocketImpl::on_packet(Packet& packet) {
         try {
           for (auto& handler : rare_->any) handler(*this, event, args);
         } catch (const std::exception& e) {
-          spdlog::error("Socket.IO catch-all handler on {} threw: {}", nsp_->name, e.what());
+          log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name},
+                     "catch-all handler threw: {}", e.what());
         }
         if (closed_) break;
       }
@@ -256,7 +257,7 @@ void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std:
       if (closed_) break;
     }
   } catch (const std::exception& e) {
-    spdlog::error("Socket.IO handler for '{}' on {} threw: {}", event, nsp_->name, e.what());
+    log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "handler for '{}' threw: {}", event, e.what());
   }
   if (--dispatching_ == 0 && rare_ && !rare_->added_while_dispatching.empty()) {
     auto added = std::move(rare_->added_while_dispatching);
@@ -323,7 +324,7 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
       try {
         handler(*this, why);
       } catch (const std::exception& e) {
-        spdlog::error("Socket.IO disconnect handler threw: {}", e.what());
+        log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "disconnect handler threw: {}", e.what());
       }
     }
   };

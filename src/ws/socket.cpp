@@ -5,8 +5,8 @@
 #include <map>
 #include <tuple>
 
-#include <spdlog/spdlog.h>
 
+#include "core/log.hpp"
 #include "core/utf8.hpp"
 #include "net/loop.hpp"
 #include "ws/hub.hpp"
@@ -82,7 +82,8 @@ void Socket::guarded(const char* what, Fn&& fn) {
   try {
     fn();
   } catch (const std::exception& e) {
-    spdlog::error("WebSocket {} handler threw: {}; closing the socket with 1011", what, e.what());
+    log::error({.component = "ws", .conn = peer()}, "{} handler threw: {}; closing the socket with 1011", what,
+               e.what());
     fail(close_code::internal_error);
   }
 }
@@ -250,7 +251,9 @@ void Socket::on_timer(net::Connection&) {
   auto idle = duration_cast<milliseconds>(route_.behavior.idle_timeout).count();
   std::int64_t silent = now_ms() - last_received_ms_;
   if (silent >= idle) {
-    spdlog::debug("WebSocket {}: silent for {} ms, dropping it", address(), silent);
+    if (log::enabled(spdlog::level::debug)) {
+      log::debug({.component = "ws", .conn = peer()}, "silent for {} ms, dropping it", silent);
+    }
     close_reason_ = "idle timeout";
     connection_->close();
     return;
@@ -282,7 +285,7 @@ void Socket::on_close(net::Connection&, net::CloseReason reason) {
     try {
       route_.behavior.close(*this, close_code_, close_reason_);
     } catch (const std::exception& e) {
-      spdlog::error("WebSocket close handler threw: {}", e.what());
+      log::error({.component = "ws", .conn = peer()}, "close handler threw: {}", e.what());
     }
   }
   connection_ = nullptr;
@@ -326,6 +329,10 @@ bool Socket::is_subscribed(std::string_view name) const {
 
 void Socket::publish(std::string_view topic, std::string_view message, bool binary) {
   route_.hub->publish(topic, message, binary, this);
+}
+
+std::string Socket::peer() const {
+  return connection_ ? log::peer_name(connection_->remote_address(), connection_->remote_port()) : std::string();
 }
 
 }  // namespace switchboard::ws::detail

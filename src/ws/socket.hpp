@@ -85,6 +85,8 @@ class Socket final : public WebSocket,
 
   std::size_t buffered() const noexcept { return connection_ ? connection_->buffered_amount() : 0; }
   std::string address() const { return connection_ ? connection_->remote_address() : std::string(); }
+  // The conn field of its log lines ("address:port"; empty once closed).
+  std::string peer() const;
   std::string_view subprotocol() const noexcept { return protocol_; }
   std::any& data() noexcept { return user_data_; }
   const DeflateState* deflate() const noexcept { return deflate_.get(); }

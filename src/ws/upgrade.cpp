@@ -1,7 +1,6 @@
 #include "ws/upgrade.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include "core/log.hpp"
 #include "http/session.hpp"
 #include "ws/hub.hpp"
 #include "ws/handshake.hpp"
@@ -12,8 +11,11 @@ void accept(const Route& route, http::Request& request, http::Response& response
             net::Loop* target, const std::vector<std::pair<std::string, std::string>>& headers) {
   HandshakeResult result = check_handshake(request, route.behavior, route.deflate);
   if (result.status) {
-    spdlog::debug("WebSocket handshake from {} refused ({}): {}", request.remote_address(), result.status,
-                  result.error);
+    if (log::enabled(spdlog::level::debug)) {
+      log::debug({.component = "ws", .conn = log::peer_name(request.remote_address(), request.remote_port()),
+                  .req = request.request_id()},
+                 "handshake refused ({}): {}", result.status, result.error);
+    }
     if (route.hub) route.hub->count_refusal(result.status);
     if (result.status == 426) response.header("Sec-WebSocket-Version", "13").header("Upgrade", "websocket");
     response.send(result.status, result.error + "\n");

@@ -65,13 +65,29 @@ describe('--print-config and --help', () => {
     assert.equal(again.stdout, first.stdout);
   });
 
+  it('per-event rate limits: from the file and the flags (repeatable), printed as a table that reads back', () => {
+    const file = configFile('[rate-limit.events]\ntyping = { per-second = 1, burst = 1 }\n' +
+      '"my:event" = { per-second = 0.5, burst = 3 }\n');
+    const r = run(['--config', file, '--rate-limit-event', 'send-message=5/10', '--rate-limit-event', 'typing=2/4',
+      '--log-format', 'json', '--print-config']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^log-format = "json"$/m);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('rate-limit-events = '));
+    assert.equal(line, 'rate-limit-events = { "my:event" = { per-second = 0.5, burst = 3 }, ' +
+      '"send-message" = { per-second = 5.0, burst = 10 }, "typing" = { per-second = 2.0, burst = 4 } }');
+    const again = run(['--config', configFile(r.stdout), '--print-config']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, r.stdout);
+    assert.match(run(['--print-config']).stdout, /^rate-limit-events = \{\}$/m);
+  });
+
   it('--help teaches: every key, the file, the environment, examples', () => {
     const r = run(['--help']);
     assert.equal(r.status, 0);
     for (const flag of ['--host', '--port', '--threads', '--max-connections', '--ws-echo', '--ws-deflate',
       '--ws-max-message', '--ws-idle-timeout', '--static', '--protocol-test-mode', '--ping-interval',
       '--ping-timeout', '--log-level', '--config', '--print-config', '--jwt-secret', '--jwt-public-key',
-      '--api-key', '--rate-limit-burst']) {
+      '--api-key', '--rate-limit-burst', '--rate-limit-event', '--log-format']) {
       assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
     }
     assert.match(r.stdout, /JWT_SECRET/);
@@ -95,6 +111,13 @@ describe('bad keys and values exit 2 with the key and what is allowed', () => {
     ['a key set twice', 'ws-echo = "/a"\n[ws]\necho = "/b"\n', [/ws-echo/, /twice/]],
     ['TOML that does not parse', 'port = = 3\n', [/line 1|:1:/, /TOML/]],
     ['a missing static directory', 'static = "/no/such/dir"\n', [/static/, /directory/]],
+    ['a bad log format', 'log-format = "xml"\n', [/log-format/, /text or json/]],
+    ['a per-event rate of zero', '[rate-limit.events]\ntyping = { per-second = 0, burst = 4 }\n',
+      [/:2:/, /rate-limit\.events\."typing"/, /per-second = RATE, burst = BURST/, /above 0/]],
+    ['a per-event limit without its burst', '[rate-limit.events]\ntyping = { per-second = 2 }\n',
+      [/rate-limit\.events\."typing"/, /burst/]],
+    ['a per-event limit that is not a table', '[rate-limit.events]\ntyping = 5\n',
+      [/rate-limit\.events\."typing"/, /per-second/]],
   ];
   for (const [what, text, patterns] of cases) {
     it(`in the file: ${what}`, () => {
@@ -114,6 +137,10 @@ describe('bad keys and values exit 2 with the key and what is allowed', () => {
       [['--jwt-public-key', '/no/such/key.pem'], /jwt-public-key.*cannot read/],
       [['--jwt-public-key', configFile('not a key')], /jwt-public-key.*PEM/],
       [['--config', '/no/such/file.toml'], /--config.*cannot read/],
+      [['--log-format', 'xml'], /--log-format 'xml'.*text or json/],
+      [['--rate-limit-event', 'typing=2'], /--rate-limit-event 'typing=2'.*EVENT=RATE\/BURST/],
+      [['--rate-limit-event', 'typing=2/0'], /--rate-limit-event 'typing=2\/0'.*BURST an integer from 1/],
+      [['--rate-limit-event', '=2/4'], /--rate-limit-event '=2\/4'.*EVENT=RATE\/BURST/],
     ]) {
       const r = run(args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

@@ -1,6 +1,7 @@
 // Per-socket rate limits with the official socket.io-client: a token bucket (default
 // burst 100, refill 100/s) over every event of a socket; the excess is dropped (never
 // broadcast), the socket gets at least one "rate-limited", and it stays connected.
+// Per-event limits (--rate-limit-event) add a bucket of the event's own: both must pass.
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +81,68 @@ describe('--rate-limit-burst 5 --rate-limit-per-second 2', () => {
     await sleep(600);  // one token back at 2/s
     assert.deepEqual(await socket.request('send-message', { roomId: 'small', message: { text: 'later' } }),
       { success: true });
+    assert.ok(socket.connected);
+  });
+});
+
+// Emits `count` events with acks at once; resolves to 'ok' or 'dropped' for each, in order.
+function burst(socket, count, event, payload) {
+  const replies = [];
+  for (let i = 0; i < count; i++) {
+    replies.push(socket.timeout(1500).emitWithAck(event, payload(i)).then(() => 'ok', () => 'dropped'));
+  }
+  return Promise.all(replies);
+}
+
+describe('--rate-limit-event typing=2/3 (per-event limit, socket-wide default)', () => {
+  let server;
+  before(async () => { server = await startServer(['--rate-limit-event', 'typing=2/3']); });
+  after(async () => { await server?.stop(); });
+
+  it('the fourth typing in a burst is dropped, not broadcast, and the notice names the event\'s limit', async () => {
+    const typist = await join(server, 'types');
+    const reader = await join(server, 'types');
+    const outcome = await burst(typist, 6, 'typing', () => ({ roomId: 'types', username: 'ann' }));
+    assert.deepEqual(outcome.slice(0, 3), ['ok', 'ok', 'ok']);
+    assert.deepEqual(outcome.slice(3), ['dropped', 'dropped', 'dropped']);
+    const [notice] = await typist.next('rate-limited');
+    assert.equal(notice.event, 'typing');
+    assert.equal(notice.limit, 'event');
+    assert.equal(typeof notice.retryAfter, 'number');
+    // Other events use only the socket-wide bucket, which has plenty left.
+    const messages = await burst(typist, 10, 'send-message', (i) => ({ roomId: 'types', message: { text: `m${i}` } }));
+    assert.deepEqual(messages, Array(10).fill('ok'));
+    // The reader saw the three typings that passed and no more (the messages came after them).
+    for (let i = 0; i < 10; i++) await reader.next('new-message');
+    assert.equal(reader.received('user-typing').length, 3);
+    assert.ok(typist.connected && reader.connected);
+  });
+
+  it('the limit is per socket: another socket types freely', async () => {
+    const first = await join(server, 'types2');
+    const second = await join(server, 'types2');
+    assert.deepEqual(await burst(first, 3, 'typing', () => ({ roomId: 'types2' })), ['ok', 'ok', 'ok']);
+    assert.deepEqual(await burst(second, 3, 'typing', () => ({ roomId: 'types2' })), ['ok', 'ok', 'ok']);
+  });
+});
+
+describe('an event with room in its own bucket still needs the socket-wide one', () => {
+  let server;
+  before(async () => {
+    server = await startServer(['--rate-limit-burst', '4', '--rate-limit-per-second', '1',
+      '--rate-limit-event', 'typing=100/100']);
+  });
+  after(async () => { await server?.stop(); });
+
+  it('the socket-wide bucket empties first, and the notice says so', async () => {
+    const socket = await join(server, 'both');  // the join took one token
+    await sleep(1100);                           // and the bucket is full again
+    const outcome = await burst(socket, 6, 'typing', () => ({ roomId: 'both' }));
+    assert.deepEqual(outcome.slice(0, 4), ['ok', 'ok', 'ok', 'ok']);
+    assert.deepEqual(outcome.slice(4), ['dropped', 'dropped']);
+    const [notice] = await socket.next('rate-limited');
+    assert.equal(notice.event, 'typing');
+    assert.equal(notice.limit, 'socket');
     assert.ok(socket.connected);
   });
 });

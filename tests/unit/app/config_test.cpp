@@ -135,6 +135,56 @@ TEST(FormatSettings, ReadsBackToTheSameSettingsAndHidesSecrets) {
   EXPECT_EQ(back.ping_interval_ms, 1500u);
 }
 
+TEST(FormatSettings, PerEventRateLimitsReadBack) {
+  Settings s;
+  s.rate_limit_events["send-message"] = {10, 5};
+  s.rate_limit_events["we\"ird"] = {1, 0.25};
+  s.log_format = "json";
+  std::string text = format_settings(s);
+  EXPECT_NE(text.find("rate-limit-events = { \"send-message\" = { per-second = 5.0, burst = 10 }"),
+            std::string::npos)
+      << text;
+  Settings back;
+  ASSERT_EQ(error_of(apply_text(back, text)), "");
+  EXPECT_EQ(back.rate_limit_events, s.rate_limit_events);
+  EXPECT_EQ(back.log_format, "json");
+  EXPECT_EQ(format_settings(back), text);
+  EXPECT_NE(format_settings(Settings{}).find("rate-limit-events = {}\n"), std::string::npos);
+}
+
+TEST(ApplyToml, PerEventRateLimitsAreATableOfEvents) {
+  Settings s;
+  ASSERT_EQ(error_of(apply_text(s, "[rate-limit]\nburst = 50\n[rate-limit.events]\n"
+                                   "send-message = { per-second = 5, burst = 10 }\n"
+                                   "\"my custom:event\" = { per-second = 0.5, burst = 1 }\n")),
+            "");
+  EXPECT_EQ(s.rate_limit_burst, 50u);
+  ASSERT_EQ(s.rate_limit_events.size(), 2u);
+  EXPECT_EQ(s.rate_limit_events.at("send-message"), (RateLimit{10, 5}));
+  EXPECT_EQ(s.rate_limit_events.at("my custom:event"), (RateLimit{1, 0.5}));
+  // The flag's name takes the flag's syntax in the file too.
+  Settings flat;
+  ASSERT_EQ(error_of(apply_text(flat, "rate-limit-event = \"typing=2/4\"\n")), "");
+  EXPECT_EQ(flat.rate_limit_events.at("typing"), (RateLimit{4, 2}));
+}
+
+TEST(ApplyToml, BadPerEventRateLimitsAreNamed) {
+  const char* bad[] = {
+      "[rate-limit.events]\ntyping = { per-second = 0, burst = 4 }\n",
+      "[rate-limit.events]\ntyping = { per-second = 2, burst = 0 }\n",
+      "[rate-limit.events]\ntyping = { per-second = 2 }\n",
+      "[rate-limit.events]\ntyping = { per-second = 2, burst = 4, extra = 1 }\n",
+      "[rate-limit.events]\ntyping = { per-second = \"fast\", burst = 4 }\n",
+      "[rate-limit.events]\ntyping = 5\n",
+  };
+  for (const char* toml : bad) {
+    SCOPED_TRACE(toml);
+    expect_error(toml, {"test.toml:2", "rate-limit.events.\"typing\"", "per-second = RATE, burst = BURST"});
+  }
+  expect_error("rate-limit-event = \"typing=2\"\n", {"rate-limit-event", "EVENT=RATE/BURST"});
+  expect_error("log-format = \"xml\"\n", {"log-format", "text or json"});
+}
+
 struct Run {
   CommandLine result;
   std::string out, err;
@@ -182,6 +232,25 @@ TEST(ParseCommandLine, FileThenEnvironmentThenFlags) {
   EXPECT_EQ(flag.result.settings.api_key, "flag");
 }
 
+TEST(ParseCommandLine, RateLimitEventIsRepeatableAndOverridesTheFile) {
+  auto file = std::filesystem::temp_directory_path() / ("sb-config-events-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream(file) << "[rate-limit.events]\ntyping = { per-second = 1, burst = 1 }\n"
+                           "join-room = { per-second = 3, burst = 3 }\n";
+  }
+  auto path = file.string();
+  auto r = run({"--config", path.c_str(), "--rate-limit-event", "send-message=5/10", "--rate-limit-event",
+                "typing=2/4", "--log-format", "json"});
+  std::filesystem::remove(file);
+  ASSERT_FALSE(r.result.exit_code) << r.err;
+  const auto& events = r.result.settings.rate_limit_events;
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events.at("send-message"), (RateLimit{10, 5}));
+  EXPECT_EQ(events.at("typing"), (RateLimit{4, 2}));
+  EXPECT_EQ(events.at("join-room"), (RateLimit{3, 3}));
+  EXPECT_EQ(r.result.settings.log_format, "json");
+}
+
 TEST(ParseCommandLine, ErrorsExit2HelpAndPrintConfigExit0) {
   for (std::vector<const char*> args : std::vector<std::vector<const char*>>{
            {"--port", "x"}, {"--bogus"}, {"--ws-deflate"}, {"--config", "/no/such/file"}, {"--log-level", "loud"}}) {
@@ -193,9 +262,16 @@ TEST(ParseCommandLine, ErrorsExit2HelpAndPrintConfigExit0) {
   auto help = run({"--help"});
   EXPECT_EQ(help.result.exit_code, 0);
   EXPECT_NE(help.out.find("--rate-limit-burst"), std::string::npos);
+  EXPECT_NE(help.out.find("--rate-limit-event EVENT=RATE/BURST"), std::string::npos);
+  EXPECT_NE(help.out.find("--log-format"), std::string::npos);
   auto printed = run({"--print-config", "--port", "9"});
   EXPECT_EQ(printed.result.exit_code, 0);
   EXPECT_NE(printed.out.find("port = 9\n"), std::string::npos);
+  auto bad_event = run({"--rate-limit-event", "typing=fast/4"});
+  EXPECT_EQ(bad_event.result.exit_code, 2);
+  EXPECT_NE(bad_event.err.find("--rate-limit-event 'typing=fast/4': allowed is EVENT=RATE/BURST"), std::string::npos)
+      << bad_event.err;
+  EXPECT_EQ(run({"--log-format", "xml"}).result.exit_code, 2);
   auto bad_env = run({}, {{"JWT_SECRET", "x"}});
   EXPECT_FALSE(bad_env.result.exit_code);
   EXPECT_TRUE(bad_env.result.settings.auth_enabled());

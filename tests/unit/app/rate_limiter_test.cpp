@@ -75,18 +75,67 @@ TEST(SocketRateLimiter, NoticesAtMostOnceASecond) {
   EXPECT_TRUE(again.notify);
 }
 
-TEST(SocketRateLimiter, AnEventWithItsOwnLimitHasItsOwnBucket) {
+TEST(SocketRateLimiter, AnEventWithItsOwnLimitNeedsATokenFromBothBuckets) {
   RateLimits limits;
-  limits.per_socket = {2, 1};
+  limits.per_socket = {3, 1};
   limits.per_event["typing"] = {1, 1};
   SocketRateLimiter limiter(limits, t0);
   EXPECT_TRUE(limiter.admit("typing", t0).allowed);
-  EXPECT_FALSE(limiter.admit("typing", t0).allowed);
-  // The shared bucket is untouched by typing.
+  auto refused = limiter.admit("typing", t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_TRUE(refused.by_event_limit);
+  EXPECT_EQ(refused.retry_after, milliseconds(1000));
+  // The refused typing took no token from the shared bucket; the first one did.
   EXPECT_TRUE(limiter.admit("send-message", t0).allowed);
   EXPECT_TRUE(limiter.admit("send-message", t0).allowed);
+  auto shared = limiter.admit("send-message", t0);
+  EXPECT_FALSE(shared.allowed);
+  EXPECT_FALSE(shared.by_event_limit);
+}
+
+TEST(SocketRateLimiter, AnEventWithRoomInItsOwnBucketIsStillHeldByTheSharedOne) {
+  RateLimits limits;
+  limits.per_socket = {2, 1};
+  limits.per_event["typing"] = {10, 10};
+  SocketRateLimiter limiter(limits, t0);
+  EXPECT_TRUE(limiter.admit("typing", t0).allowed);
+  EXPECT_TRUE(limiter.admit("typing", t0).allowed);
+  auto refused = limiter.admit("typing", t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_FALSE(refused.by_event_limit);
   EXPECT_FALSE(limiter.admit("send-message", t0).allowed);
   EXPECT_TRUE(limiter.admit("typing", t0 + milliseconds(1000)).allowed);
+}
+
+TEST(SocketRateLimiter, EventsWithoutALimitOfTheirOwnUseOnlyTheSharedBucket) {
+  RateLimits limits;
+  limits.per_socket = {2, 1};
+  limits.per_event["send-message"] = {1, 1};
+  limits.per_event["typing"] = {5, 1};
+  SocketRateLimiter limiter(limits, t0);
+  EXPECT_TRUE(limiter.admit("custom-event", t0).allowed);
+  EXPECT_TRUE(limiter.admit("typing", t0).allowed);
+  auto refused = limiter.admit("custom-event", t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_FALSE(refused.by_event_limit);
+}
+
+TEST(SocketRateLimiter, AnUnlimitedSocketStillHasPerEventLimits) {
+  RateLimits limits;
+  limits.per_socket = {0, 1};
+  limits.per_event["typing"] = {2, 1};
+  SocketRateLimiter limiter(limits, t0);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.admit("send-message", t0).allowed);
+  EXPECT_TRUE(limiter.admit("typing", t0).allowed);
+  EXPECT_TRUE(limiter.admit("typing", t0).allowed);
+  EXPECT_FALSE(limiter.admit("typing", t0).allowed);
+}
+
+TEST(SocketRateLimiter, StaysSmallPerSocket) {
+  // Every chat socket holds one, idle or not: the shared bucket, the notice state and
+  // one pointer for the per-event buckets, which exist only once the socket sends an
+  // event that has its own limit. (A std::map of buckets per socket was 48 bytes more.)
+  EXPECT_LE(sizeof(SocketRateLimiter), 64u);
 }
 
 }  // namespace

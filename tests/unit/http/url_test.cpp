@@ -67,5 +67,23 @@ TEST(QueryParam, TheFirstWithThatDecodedName) {
   EXPECT_EQ(query_param("", "a"), std::nullopt);
 }
 
+TEST(RedactedTarget, KeepsThePathAndTheNamesButNoValues) {
+  EXPECT_EQ(redacted_target("/api/publish"), "/api/publish");
+  EXPECT_EQ(redacted_target("/sse?room=lobby&token=eyJhbGciOi.x.y"), "/sse?room=*&token=*");
+  EXPECT_EQ(redacted_target("/a?flag&b="), "/a?flag&b=*");
+  EXPECT_EQ(redacted_target("/a?"), "/a?");
+}
+
+TEST(RedactedTarget, KeepsTheEngineIoParameters) {
+  EXPECT_EQ(redacted_target("/socket.io/?EIO=4&transport=polling&t=Pabc&sid=AbC_12"),
+            "/socket.io/?EIO=4&transport=polling&t=*&sid=AbC_12");
+}
+
+TEST(RedactedTarget, ANameThatIsNotANameIsHiddenToo) {
+  // A bare token ("?eyJ...") or an encoded name is a value in disguise.
+  EXPECT_EQ(redacted_target("/x?eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IjEifQ.sig"), "/x?*");
+  EXPECT_EQ(redacted_target("/x?a%3Db=1&" + std::string(40, 'n') + "=2"), "/x?*&*");
+}
+
 }  // namespace
 }  // namespace switchboard::http
