@@ -65,42 +65,46 @@ std::string_view Request::param(std::string_view name) const noexcept {
   return {};
 }
 
-// [target size][header count][per header: name offset, name size, value offset,
-// value size][target and header text], offsets into the text.
+// [target size][header count][per header: name size, value size][the target, then each
+// header's name and value back to back]. Offsets are not stored: a lookup walks the
+// headers in order anyway.
 struct RequestHead::Layout {
   std::uint32_t target_size;
   std::uint32_t header_count;
   struct Field {
-    std::uint32_t name_offset, name_size, value_offset, value_size;
+    std::uint32_t name_size, value_size;
   };
   const Field* fields() const noexcept { return reinterpret_cast<const Field*>(this + 1); }
   const char* text() const noexcept { return reinterpret_cast<const char*>(fields() + header_count); }
-  std::string_view name(std::uint32_t i) const noexcept { return {text() + fields()[i].name_offset, fields()[i].name_size}; }
-  std::string_view value(std::uint32_t i) const noexcept {
-    return {text() + fields()[i].value_offset, fields()[i].value_size};
+  // Calls f(name, value) for each header in order, until it returns false.
+  template <typename F>
+  void for_each(F&& f) const {
+    const char* at = text() + target_size;
+    for (std::uint32_t i = 0; i < header_count; ++i) {
+      std::string_view name(at, fields()[i].name_size);
+      std::string_view value(at + name.size(), fields()[i].value_size);
+      at += name.size() + value.size();
+      if (!f(name, value)) return;
+    }
   }
 };
+
 RequestHead::RequestHead(const Request& request) {
   static_assert(sizeof(Layout) % sizeof(std::uint32_t) == 0 && sizeof(Layout::Field) % sizeof(std::uint32_t) == 0);
   std::size_t text_size = request.target().size();
   for (const auto& [name, value] : request.headers_) text_size += name.size + value.size;
-  const std::size_t bytes =
-      sizeof(Layout) + request.headers_.size() * sizeof(Layout::Field) + text_size;
+  const std::size_t bytes = sizeof(Layout) + request.headers_.size() * sizeof(Layout::Field) + text_size;
   auto block = std::make_shared_for_overwrite<std::uint32_t[]>((bytes + 3) / 4);
   auto* layout = reinterpret_cast<Layout*>(block.get());
   layout->target_size = static_cast<std::uint32_t>(request.target().size());
   layout->header_count = static_cast<std::uint32_t>(request.headers_.size());
   auto* fields = const_cast<Layout::Field*>(layout->fields());
-  char* text = const_cast<char*>(layout->text());
-  std::uint32_t at = 0;
-  auto put = [&](std::string_view part) {
-    std::copy(part.begin(), part.end(), text + at);
-    at += static_cast<std::uint32_t>(part.size());
-  };
+  char* out = const_cast<char*>(layout->text());
+  auto put = [&](std::string_view part) { out = std::copy(part.begin(), part.end(), out); };
   put(request.target());
   for (std::size_t i = 0; i < request.headers_.size(); ++i) {
     auto [name, value] = request.headers_[i];
-    fields[i] = {at, name.size, at + name.size, value.size};
+    fields[i] = {name.size, value.size};
     put(request.view(name));
     put(request.view(value));
   }
@@ -126,20 +130,25 @@ std::optional<std::string> RequestHead::query_param(std::string_view name) const
 }
 
 std::string_view RequestHead::header(std::string_view name) const noexcept {
-  if (!block_) return {};
-  const Layout* l = layout();
-  for (std::uint32_t i = 0; i < l->header_count; ++i) {
-    if (core::iequals(l->name(i), name)) return l->value(i);
+  std::string_view found;
+  if (block_) {
+    layout()->for_each([&](std::string_view n, std::string_view v) {
+      if (!core::iequals(n, name)) return true;
+      found = v;
+      return false;
+    });
   }
-  return {};
+  return found;
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> RequestHead::headers() const {
   std::vector<std::pair<std::string_view, std::string_view>> out;
   if (!block_) return out;
-  const Layout* l = layout();
-  out.reserve(l->header_count);
-  for (std::uint32_t i = 0; i < l->header_count; ++i) out.emplace_back(l->name(i), l->value(i));
+  out.reserve(layout()->header_count);
+  layout()->for_each([&](std::string_view n, std::string_view v) {
+    out.emplace_back(n, v);
+    return true;
+  });
   return out;
 }
 
