@@ -5,12 +5,15 @@
 //
 //   switchboard::http::Server http({.port = 3000});
 //   switchboard::eio::Server engine(http, {});
-//   engine.on_connection([](switchboard::eio::Socket& socket) {
-//     socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+//   engine.on_message([](switchboard::eio::Socket& socket, std::string_view data, bool binary) {
+//     socket.send(data, binary);
 //   });
 //
+// The callbacks are the server's, not each session's (a session carries none: what an
+// application keeps per session goes in its user_data()).
+//
 // Thread safety and lifetime: a session lives on one loop thread for life; its Socket
-// and every callback run there. A Socket& is valid until its on_close callback returns.
+// and every callback run there. A Socket& is valid until the close callback returns.
 // Server::make_packet may be called from any thread.
 
 #include <any>
@@ -125,14 +128,6 @@ class Socket {
 
   std::any& user_data() noexcept;
 
-  // Set these in the connection handler.
-  std::function<void(std::string_view data, bool binary)> on_message;
-  // reason: "transport close", "transport error", "ping timeout", "parse error",
-  // "forced close", "server shutting down".
-  std::function<void(std::string_view reason)> on_close;
-  std::function<void()> on_upgrade;  // now on WebSocket
-  std::function<void()> on_drain;    // the WebSocket queue fell below its high-water mark
-
  protected:
   Socket() = default;
   ~Socket() = default;
@@ -145,8 +140,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Called for every new session, on its loop thread. Set before the server runs.
+  // Every session's events, on its loop thread. Set them before the server runs.
   void on_connection(std::function<void(Socket&)> handler);
+  void on_message(std::function<void(Socket&, std::string_view data, bool binary)> handler);
+  // reason: "transport close", "transport error", "ping timeout", "parse error",
+  // "forced close", "server shutting down".
+  void on_close(std::function<void(Socket&, std::string_view reason)> handler);
+  void on_upgrade(std::function<void(Socket&)> handler);  // now on WebSocket
+  void on_drain(std::function<void(Socket&)> handler);    // the WebSocket queue fell below its high-water mark
   const ServerOptions& options() const noexcept;
 
   // A message packet framed once; any thread.

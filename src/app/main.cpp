@@ -65,8 +65,8 @@ void serve_protocol_tests(const app::Settings& settings, switchboard::http::Serv
   test.ping_timeout = std::chrono::milliseconds(settings.ping_timeout_ms.value_or(200));
   test.max_http_buffer_size = 1'000'000;
   engine.emplace(server, test);
-  engine->on_connection([](switchboard::eio::Socket& socket) {
-    socket.on_message = [&socket](std::string_view data, bool binary) { socket.send(data, binary); };
+  engine->on_message([](switchboard::eio::Socket& socket, std::string_view data, bool binary) {
+    socket.send(data, binary);
   });
   sio::ServerOptions io_options;
   io_options.engine.ping_interval = test.ping_interval;

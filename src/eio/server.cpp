@@ -464,6 +464,12 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
 Server::~Server() = default;
 
 void Server::on_connection(std::function<void(Socket&)> handler) { state_->on_connection = std::move(handler); }
+void Server::on_message(std::function<void(Socket&, std::string_view, bool)> handler) {
+  state_->on_message = std::move(handler);
+}
+void Server::on_close(std::function<void(Socket&, std::string_view)> handler) { state_->on_close = std::move(handler); }
+void Server::on_upgrade(std::function<void(Socket&)> handler) { state_->on_upgrade = std::move(handler); }
+void Server::on_drain(std::function<void(Socket&)> handler) { state_->on_drain = std::move(handler); }
 
 const ServerOptions& Server::options() const noexcept { return state_->options; }
 

@@ -323,7 +323,7 @@ void Session::finish_upgrade() {
   auto packets = std::move(buffer_);
   buffer_.clear();
   for (const auto& packet : packets) write_websocket(packet);
-  if (on_upgrade) on_upgrade();
+  if (server_.on_upgrade) server_.on_upgrade(*this);
 }
 
 void Session::abandon_probe() {
@@ -359,7 +359,7 @@ void Session::on_websocket_closed(ws::detail::Socket& socket) {
 }
 
 void Session::on_websocket_drain(ws::detail::Socket& socket) {
-  if (&socket == websocket_ && on_drain) on_drain();
+  if (&socket == websocket_ && server_.on_drain) server_.on_drain(*this);
 }
 
 // --- packets and the heartbeat ----------------------------------------------------
@@ -368,7 +368,7 @@ void Session::on_packet(const Packet& packet) {
   if (state_ != State::open) return;
   switch (packet.type) {
     case PacketType::message:
-      if (on_message) on_message(packet.data, packet.binary);
+      if (server_.on_message) server_.on_message(*this, packet.data, packet.binary);
       break;
     case PacketType::pong:
       if (protocol_ == Protocol::v3) {
@@ -502,9 +502,9 @@ void Session::close(std::string_view reason) {
     forget();
   }
   log::debug({.component = "eio", .sid = id_}, "session closed: {}", why);
-  if (on_close) {
+  if (server_.on_close) {
     try {
-      on_close(why);
+      server_.on_close(*this, why);
     } catch (const std::exception& e) {
       log::error({.component = "eio", .sid = id_}, "Engine.IO close handler threw: {}", e.what());
     }

@@ -68,6 +68,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   http::Server* http = nullptr;
   ServerOptions options;
   std::function<void(Socket&)> on_connection;
+  std::function<void(Socket&, std::string_view data, bool binary)> on_message;
+  std::function<void(Socket&, std::string_view reason)> on_close;
+  std::function<void(Socket&)> on_upgrade;
+  std::function<void(Socket&)> on_drain;
   ws::detail::Route websocket_route;  // the WebSocket transport's behaviour
   // Before `threads`: a session destroyed with the maps still counts its close here.
   std::unique_ptr<LoopStats[]> stats;  // one per loop

@@ -216,6 +216,11 @@ std::shared_ptr<NamespaceState> ServerState::resolve(const std::string& name, co
   return nullptr;
 }
 
+std::shared_ptr<Client> client_of(eio::Socket& conn) {
+  auto* client = std::any_cast<std::shared_ptr<Client>>(&conn.user_data());
+  return client ? *client : nullptr;
+}
+
 void ServerState::on_engine_connection(eio::Socket& conn) {
   auto client = std::make_shared<Client>(*this, conn);
   conn.user_data() = client;
@@ -228,19 +233,17 @@ Client::Client(ServerState& server, eio::Socket& conn) : server_(server), conn_(
 
 Client::~Client() = default;
 
-void Client::start() {
-  conn_.on_message = [this](std::string_view data, bool binary) { on_message(data, binary); };
-  conn_.on_close = [this](std::string_view reason) { on_close(reason); };
-  if (server_.observer.upgraded) {
-    conn_.on_upgrade = [this] {
-      // The observer may make a socket leave; those are freed at the end of the turn.
-      std::vector<SocketImpl*> connected;
-      for (auto& socket : sockets_) {
-        if (socket->is_connected()) connected.push_back(socket.get());
-      }
-      for (SocketImpl* socket : connected) server_.observer.upgraded(*socket);
-    };
+void Client::on_upgrade() {
+  if (!server_.observer.upgraded) return;
+  // The observer may make a socket leave; those are freed at the end of the turn.
+  std::vector<SocketImpl*> connected;
+  for (auto& socket : sockets_) {
+    if (socket->is_connected()) connected.push_back(socket.get());
   }
+  for (SocketImpl* socket : connected) server_.observer.upgraded(*socket);
+}
+
+void Client::start() {
   // A client that joins no namespace in time is let go (Node: connectTimeout).
   net::Loop::current()->schedule_timer(connect_timer_, server_.options.connect_timeout);
 }
@@ -662,6 +665,16 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
   state_->options = std::move(options);
   state_->engine = std::make_unique<eio::Server>(http, state_->options.engine);
   state_->engine->on_connection([state = state_.get()](eio::Socket& conn) { state->on_engine_connection(conn); });
+  // A session's Client is its user data; the callback holds it for the call.
+  state_->engine->on_message([](eio::Socket& conn, std::string_view data, bool binary) {
+    if (auto client = detail::client_of(conn)) client->on_message(data, binary);
+  });
+  state_->engine->on_close([](eio::Socket& conn, std::string_view reason) {
+    if (auto client = detail::client_of(conn)) client->on_close(reason);
+  });
+  state_->engine->on_upgrade([](eio::Socket& conn) {
+    if (auto client = detail::client_of(conn)) client->on_upgrade();
+  });
   of("/");
 }
 

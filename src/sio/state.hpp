@@ -99,6 +99,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void start();
   void on_message(std::string_view data, bool binary);
   void on_close(std::string_view reason);
+  void on_upgrade();  // now on WebSocket: the observer hears of each connected socket
   void send(const Packet& packet);
   void send_prepared(const Prepared& prepared);
   void close_connection();  // "forced server close" for every socket
@@ -248,6 +249,9 @@ class SocketImpl final : public Socket, public adapter::Member {
   bool closed_ = false;
   bool recovered_ = false;
 };
+
+// The Client of an Engine.IO session (its user data), or null before it has one.
+std::shared_ptr<Client> client_of(eio::Socket& conn);
 
 // A fresh Socket.IO id: 128 random bits, base64url (22 characters).
 std::string make_socket_id();

@@ -181,12 +181,10 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
 }
 
 TEST_P(EioSession, HandshakeStaysTheOpeningRequestAfterAnUpgrade) {
-  Engine engine(threads(), {}, [](Socket& s, Log& log) {
-    s.on_upgrade = [&s, &log, previous = std::move(s.on_upgrade)] {
-      log.add("upgraded " + std::string(s.id()) + " " + std::string(s.handshake().url()) + " " + std::string(s.transport()));
-      previous();
-    };
-  });
+  Engine engine(threads(), {}, Engine::Hooks{.upgrade = [](Socket& s, Log& log) {
+                  log.add("upgraded " + std::string(s.id()) + " " + std::string(s.handshake().url()) + " " +
+                          std::string(s.transport()));
+                }});
   auto p = open_polling(engine);
   auto ws = upgrade(engine, *p);
   EXPECT_TRUE(engine.log().wait_for("upgraded " + p->sid + " /engine.io/?EIO=4&transport=polling websocket"))
@@ -300,14 +298,10 @@ TEST_P(EioSession, UserDataStaysWithTheSocket) {
 // --- close() and on_close -------------------------------------------------------------
 
 // Logs, inside on_close, what open() and send() say there.
-void log_state_in_close(Socket& s, Log& log) {
-  auto previous = std::move(s.on_close);
-  s.on_close = [&s, &log, previous](std::string_view reason) {
-    log.add("in-close " + std::string(s.id()) + " open=" + (s.open() ? "true" : "false") +
-            " send=" + (s.send("late") ? "true" : "false"));
-    previous(reason);
-  };
-}
+const Engine::Hooks log_state_in_close{.close = [](Socket& s, Log& log) {
+  log.add("in-close " + std::string(s.id()) + " open=" + (s.open() ? "true" : "false") +
+          " send=" + (s.send("late") ? "true" : "false"));
+}};
 
 TEST_P(EioSession, CloseSendsWhatIsQueuedToThePendingGetAndTheCloseToTheNext) {
   // Node's order: the queue drains, then the transport closes. socket.io-client handles

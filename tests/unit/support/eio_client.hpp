@@ -109,21 +109,43 @@ class Log {
 //   "message <sid> text|binary <data>"     on_message
 //   "upgrade <sid> <transport>"            on_upgrade (transport() at that point)
 //   "close <sid> <reason>"                 on_close
-// and `setup` runs after the harness has set those callbacks (it may wrap them).
+// `setup` runs after "open"; a test's hooks run after "upgrade" and before "close".
 class Engine {
  public:
   using Setup = std::function<void(Socket&, Log&)>;
+  struct Hooks {
+    Setup connection;
+    Setup upgrade;
+    Setup close;
+  };
 
   explicit Engine(unsigned threads, ServerOptions options = {}, Setup setup = {},
                   http::ServerOptions http_options = {})
+      : Engine(threads, std::move(options), Hooks{std::move(setup), {}, {}}, std::move(http_options)) {}
+  Engine(unsigned threads, ServerOptions options, Hooks hooks, http::ServerOptions http_options = {})
       : threads_(threads),
         http_(adjust(http_options, threads)),
         engine_(http_, std::move(options)),
-        setup_(std::move(setup)) {
+        hooks_(std::move(hooks)) {
     http_.router().get("/__loop", [](http::Request&, http::Response& response) {
       response.send(200, std::to_string(net::Loop::current()->index()));
     });
     engine_.on_connection([this](Socket& socket) { connected(socket); });
+    engine_.on_message([this](Socket& socket, std::string_view data, bool binary) {
+      log_.add("message " + std::string(socket.id()) + (binary ? " binary " : " text ") + std::string(data));
+    });
+    engine_.on_upgrade([this](Socket& socket) {
+      log_.add("upgrade " + std::string(socket.id()) + " " + std::string(socket.transport()));
+      if (hooks_.upgrade) hooks_.upgrade(socket, log_);
+    });
+    engine_.on_close([this](Socket& socket, std::string_view reason) {
+      if (hooks_.close) hooks_.close(socket, log_);
+      {
+        std::lock_guard lock(mutex_);
+        sockets_.erase(std::string(socket.id()));
+      }
+      log_.add("close " + std::string(socket.id()) + " " + std::string(reason));
+    });
     http_.listen();
     thread_ = std::thread([this] {
       http_.run();
@@ -230,24 +252,13 @@ class Engine {
       sockets_[sid] = Registered{&socket, net::Loop::current()};
     }
     log_.add("open " + sid + " " + std::string(socket.transport()) + " " + std::to_string(socket.protocol()));
-    socket.on_message = [this, sid](std::string_view data, bool binary) {
-      log_.add("message " + sid + (binary ? " binary " : " text ") + std::string(data));
-    };
-    socket.on_upgrade = [this, sid, &socket] { log_.add("upgrade " + sid + " " + std::string(socket.transport())); };
-    socket.on_close = [this, sid](std::string_view reason) {
-      {
-        std::lock_guard lock(mutex_);
-        sockets_.erase(sid);
-      }
-      log_.add("close " + sid + " " + std::string(reason));
-    };
-    if (setup_) setup_(socket, log_);
+    if (hooks_.connection) hooks_.connection(socket, log_);
   }
 
   const unsigned threads_;
   http::Server http_;
   eio::Server engine_;
-  Setup setup_;
+  Hooks hooks_;
   Log log_;
   std::mutex mutex_;
   std::map<std::string, Registered> sockets_;
