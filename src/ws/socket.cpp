@@ -62,8 +62,8 @@ Socket::Socket(net::Connection& connection, const Route& route, std::any user_da
                        : nullptr),
       reader_(ReaderOptions{Role::server, route.behavior.max_message_size,
                             deflate_ ? &deflate_->inflater : nullptr}),
-      user_data_(std::move(user_data)),
-      protocol_(std::move(protocol)) {
+      user_data_(std::move(user_data)) {
+  if (!protocol.empty()) extras().protocol = std::move(protocol);
   if (deflate_ && !deflate_->params.server_no_context_takeover) {
     deflate_->own_deflater = std::make_unique<Deflater>(deflate_->params.server_max_window_bits,
                                                         deflate_->level, deflate_->mem_level, true);
@@ -119,7 +119,7 @@ void Socket::on_pong(std::string_view payload) {
 void Socket::on_close(std::uint16_t code, std::string_view reason) {
   reader_.stop();
   close_code_ = code;
-  close_reason_ = std::string(reason);
+  extras().close_reason = std::string(reason);
   if (state_ == State::open) {
     // §5.5.1: answer with a close frame, echoing the status code; then, as the
     // server, close the TCP connection first (§7.1.1).
@@ -137,7 +137,7 @@ void Socket::fail(std::uint16_t code) {
   if (state_ == State::open) {
     write_close(code, {});
     close_code_ = code;
-    close_reason_.clear();
+    if (extras_) extras_->close_reason.clear();
   }
   state_ = State::closed;
   connection_->end();
@@ -149,7 +149,7 @@ void Socket::start_close(std::uint16_t code, std::string_view reason) {
   write_close(code, reason);
   state_ = State::closing;
   close_code_ = code ? code : close_code::no_status;
-  close_reason_ = std::string(fit_close_reason(reason));
+  extras().close_reason = std::string(fit_close_reason(reason));
   connection_->set_timer(route_.behavior.close_timeout);
 }
 
@@ -254,7 +254,7 @@ void Socket::on_timer(net::Connection&) {
     if (log::enabled(spdlog::level::debug)) {
       log::debug({.component = "ws", .conn = peer()}, "silent for {} ms, dropping it", silent);
     }
-    close_reason_ = "idle timeout";
+    extras().close_reason = "idle timeout";
     connection_->close();
     return;
   }
@@ -276,14 +276,14 @@ void Socket::on_timer(net::Connection&) {
 
 void Socket::on_close(net::Connection&, net::CloseReason reason) {
   state_ = State::closed;
-  while (!topics_.empty()) unsubscribe(topics_.back()->name);
+  while (extras_ && !extras_->topics.empty()) unsubscribe(extras_->topics.back()->name);
   if (reason == net::CloseReason::slow_consumer) {
     close_code_ = close_code::abnormal;
-    close_reason_ = "slow consumer";
+    extras().close_reason = "slow consumer";
   }
   if (route_.behavior.close) {
     try {
-      route_.behavior.close(*this, close_code_, close_reason_);
+      route_.behavior.close(*this, close_code_, extras_ ? std::string_view(extras_->close_reason) : std::string_view{});
     } catch (const std::exception& e) {
       log::error({.component = "ws", .conn = peer()}, "close handler threw: {}", e.what());
     }
@@ -303,16 +303,18 @@ bool Socket::subscribe(std::string_view name) {
     it = topics.emplace(topic->name, std::move(topic)).first;
   }
   it->second->subscribers.push_back(this);
-  topics_.push_back(it->second.get());
+  extras().topics.push_back(it->second.get());
   return true;
 }
 
 bool Socket::unsubscribe(std::string_view name) {
-  auto mine = std::find_if(topics_.begin(), topics_.end(), [&](Topic* t) { return t->name == name; });
-  if (mine == topics_.end()) return false;
+  if (!extras_) return false;
+  auto& joined = extras_->topics;
+  auto mine = std::find_if(joined.begin(), joined.end(), [&](Topic* t) { return t->name == name; });
+  if (mine == joined.end()) return false;
   Topic* topic = *mine;
-  *mine = topics_.back();
-  topics_.pop_back();
+  *mine = joined.back();
+  joined.pop_back();
   auto& subscribers = topic->subscribers;
   auto self = std::find(subscribers.begin(), subscribers.end(), this);
   if (self != subscribers.end()) {
@@ -324,7 +326,7 @@ bool Socket::unsubscribe(std::string_view name) {
 }
 
 bool Socket::is_subscribed(std::string_view name) const {
-  return std::any_of(topics_.begin(), topics_.end(), [&](Topic* t) { return t->name == name; });
+  return extras_ && std::any_of(extras_->topics.begin(), extras_->topics.end(), [&](Topic* t) { return t->name == name; });
 }
 
 void Socket::publish(std::string_view topic, std::string_view message, bool binary) {

@@ -87,7 +87,7 @@ class Socket final : public WebSocket,
   std::string address() const { return connection_ ? connection_->remote_address() : std::string(); }
   // The conn field of its log lines ("address:port"; empty once closed).
   std::string peer() const;
-  std::string_view subprotocol() const noexcept { return protocol_; }
+  std::string_view subprotocol() const noexcept { return extras_ ? std::string_view(extras_->protocol) : std::string_view{}; }
   std::any& data() noexcept { return user_data_; }
   const DeflateState* deflate() const noexcept { return deflate_.get(); }
   bool open() const noexcept { return state_ == State::open; }
@@ -121,9 +121,17 @@ class Socket final : public WebSocket,
   std::unique_ptr<DeflateState> deflate_;  // before reader_, which points into it
   MessageReader reader_;
   std::any user_data_;
-  std::string protocol_;
-  std::vector<Topic*> topics_;
-  std::string close_reason_;
+  // What many sockets never have, out of line: every connection holds this object.
+  struct Extras {
+    std::string protocol;  // the subprotocol agreed on
+    std::string close_reason;
+    std::vector<Topic*> topics;
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  std::unique_ptr<Extras> extras_;
   std::int64_t last_received_ms_ = 0;
   std::uint16_t close_code_ = close_code::abnormal;  // reported to the close callback
   State state_ = State::open;
