@@ -28,4 +28,19 @@ struct PoolAllocated {
   static void operator delete(void* block, std::size_t size) noexcept { pool_deallocate(block, size); }
 };
 
+// The same for std::allocate_shared (the object and its control block in one block).
+template <typename T>
+struct PoolAllocator {
+  using value_type = T;
+  PoolAllocator() = default;
+  template <typename U>
+  PoolAllocator(const PoolAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T))); }
+  void deallocate(T* block, std::size_t n) noexcept { pool_deallocate(block, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
 }  // namespace switchboard::core

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/encoding.hpp"
+#include "core/pool.hpp"
 #include "eio/session.hpp"
 #include "http/session.hpp"
 #include "http/url.hpp"
@@ -394,7 +395,8 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
                        hooked);
     return;
   }
-  auto session = std::make_shared<Session>(*this, loop, sid, protocol, make_handshake(request));
+  auto session =
+      std::allocate_shared<Session>(core::PoolAllocator<Session>(), *this, loop, sid, protocol, make_handshake(request));
   threads[loop.index()].by_id.emplace(session->id_view(), session);
   session->start_polling(make_reply(response, request, std::move(headers)));
   if (on_connection) on_connection(*session);
@@ -429,7 +431,8 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
     net::Loop& loop = *net::Loop::current();
     auto opening = std::move(link->opening);
     detail::ServerState& server = *opening->server;
-    auto session = std::make_shared<detail::Session>(server, loop, std::move(opening->sid), opening->protocol,
+    auto session = std::allocate_shared<detail::Session>(core::PoolAllocator<detail::Session>(), server, loop,
+                                                         std::move(opening->sid), opening->protocol,
                                                      std::move(opening->handshake));
     link->session = session;
     server.threads[loop.index()].by_id.emplace(session->id_view(), session);

@@ -50,7 +50,10 @@ void Reply::send_error(int code, std::string_view message) {
 // Session
 
 Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol protocol, Handshake handshake)
-    : server_(server), loop_(&loop), id_(std::move(id)), protocol_(protocol), handshake_(std::move(handshake)) {
+    : server_(server), loop_(&loop), protocol_(protocol), handshake_(std::move(handshake)) {
+  if (id.size() > id_.size()) throw std::logic_error("eio::Session: a sid longer than make_sid's");
+  std::copy(id.begin(), id.end(), id_.begin());
+  id_size_ = static_cast<std::uint8_t>(id.size());
   auto b64 = handshake_.query_param("b64");
   base64_binary_ = b64 && (*b64 == "1" || *b64 == "true");
   server_.session_count.fetch_add(1, std::memory_order_relaxed);
@@ -67,7 +70,7 @@ Session::~Session() {
 void Session::start_polling(Reply handshake_reply) {
   std::string payload;
   append_text_packet(payload, PacketType::open,
-                     open_payload(id_, server_.options.allow_upgrades && server_.websocket_allowed(),
+                     open_payload(id_view(), server_.options.allow_upgrades && server_.websocket_allowed(),
                                   static_cast<std::uint32_t>(server_.options.ping_interval.count()),
                                   static_cast<std::uint32_t>(server_.options.ping_timeout.count()),
                                   server_.options.max_http_buffer_size));
@@ -86,7 +89,7 @@ void Session::start_websocket(ws::detail::Socket& socket) {
   server_.stats[loop_->index()].websocket_opened.add(1);
   std::string open;
   append_text_packet(open, PacketType::open,
-                     open_payload(id_, false, static_cast<std::uint32_t>(server_.options.ping_interval.count()),
+                     open_payload(id_view(), false, static_cast<std::uint32_t>(server_.options.ping_interval.count()),
                                   static_cast<std::uint32_t>(server_.options.ping_timeout.count()),
                                   server_.options.max_http_buffer_size));
   socket.send_message(open, false, false);
@@ -336,7 +339,7 @@ void Session::abandon_probe() {
 void Session::on_upgrade_or_linger_timer(void* self) {
   auto* session = static_cast<Session*>(self);
   if (session->state_ == State::open) {
-    log::debug({.component = "eio", .sid = session->id_}, "no upgrade packet within the upgrade timeout");
+    log::debug({.component = "eio", .sid = session->id_view()}, "no upgrade packet within the upgrade timeout");
     session->abandon_probe();
     return;
   }
@@ -443,9 +446,9 @@ bool Session::timed_out() {
 void Session::close_by_server() { close("forced close"); }
 
 void Session::forget() {
-  // By iterator: the key is a view of id_, which the erase may free.
+  // By iterator: the key is a view of this session's id, which the erase may free.
   auto& sessions = server_.threads[loop_->index()].by_id;
-  auto it = sessions.find(id_);
+  auto it = sessions.find(id_view());
   if (it != sessions.end() && it->second.get() == this) sessions.erase(it);
 }
 
@@ -501,12 +504,12 @@ void Session::close(std::string_view reason) {
   } else {
     forget();
   }
-  log::debug({.component = "eio", .sid = id_}, "session closed: {}", why);
+  log::debug({.component = "eio", .sid = id_view()}, "session closed: {}", why);
   if (server_.on_close) {
     try {
       server_.on_close(*this, why);
     } catch (const std::exception& e) {
-      log::error({.component = "eio", .sid = id_}, "Engine.IO close handler threw: {}", e.what());
+      log::error({.component = "eio", .sid = id_view()}, "Engine.IO close handler threw: {}", e.what());
     }
   }
 }

@@ -2,6 +2,7 @@
 // eio-internal: one Engine.IO session on its loop thread — the transports (polling,
 // WebSocket), the upgrade between them, the heartbeat and the write buffer.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -117,7 +118,7 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   void shut_down() { close("server shutting down"); }
 
   // Socket's implementation.
-  std::string_view id_view() const noexcept { return id_; }
+  std::string_view id_view() const noexcept { return {id_.data(), id_size_}; }
   std::string_view transport_name() const noexcept { return websocket_ ? "websocket" : "polling"; }
   Protocol protocol_version() const noexcept { return protocol_; }
   const Handshake& handshake_data() const noexcept { return handshake_; }
@@ -161,7 +162,8 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
 
   ServerState& server_;
   net::Loop* loop_;
-  std::string id_;
+  std::array<char, 24> id_{};  // the sid (make_sid's 24 characters), inline
+  std::uint8_t id_size_ = 0;
   Protocol protocol_;
   Handshake handshake_;
   std::any user_data_;

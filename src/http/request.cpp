@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/encoding.hpp"
+#include "core/pool.hpp"
 #include "http/url.hpp"
 
 namespace switchboard::http {
@@ -94,7 +95,9 @@ RequestHead::RequestHead(const Request& request) {
   std::size_t text_size = request.target().size();
   for (const auto& [name, value] : request.headers_) text_size += name.size + value.size;
   const std::size_t bytes = sizeof(Layout) + request.headers_.size() * sizeof(Layout::Field) + text_size;
-  auto block = std::make_shared_for_overwrite<std::uint32_t[]>((bytes + 3) / 4);
+  // From the pools: it lives as long as the connection (see core/pool.hpp).
+  auto block =
+      std::allocate_shared_for_overwrite<std::uint32_t[]>(core::PoolAllocator<std::uint32_t>(), (bytes + 3) / 4);
   auto* layout = reinterpret_cast<Layout*>(block.get());
   layout->target_size = static_cast<std::uint32_t>(request.target().size());
   layout->header_count = static_cast<std::uint32_t>(request.headers_.size());

@@ -222,7 +222,7 @@ std::shared_ptr<Client> client_of(eio::Socket& conn) {
 }
 
 void ServerState::on_engine_connection(eio::Socket& conn) {
-  auto client = std::make_shared<Client>(*this, conn);
+  auto client = std::allocate_shared<Client>(core::PoolAllocator<Client>(), *this, conn);
   conn.user_data() = client;
   client->start();
 }
@@ -245,7 +245,8 @@ void Client::on_upgrade() {
 
 void Client::start() {
   // A client that joins no namespace in time is let go (Node: connectTimeout).
-  net::Loop::current()->schedule_timer(connect_timer_, server_.options.connect_timeout);
+  connect_timer_ = std::make_unique<net::TimerWheel::Timer>(&Client::on_connect_timeout, this);
+  net::Loop::current()->schedule_timer(*connect_timer_, server_.options.connect_timeout);
 }
 
 void Client::on_connect_timeout(void* self) {
@@ -405,7 +406,7 @@ void Client::connect(const std::string& nsp_name, Json auth) {
       nsp->middlewares[index](*raw, std::move(next));
       return;
     }
-    self->connect_timer_.cancel();
+    self->connect_timer_.reset();
     raw->on_connected();
     try {
       if (const auto& observed = nsp->server->observer.connected) observed(*raw);
@@ -474,7 +475,7 @@ void Client::disconnect_all() {
 
 void Client::on_close(std::string_view reason) {
   open_ = false;
-  connect_timer_.cancel();
+  connect_timer_.reset();
   close_sockets(reason, false);
 }
 

@@ -45,7 +45,11 @@ Args args_of(Packet& packet, std::size_t skip) {
 
 }  // namespace
 
-std::string make_socket_id() { return core::random_base64url(16); }
+// 88 bits: public (it names the socket's own room and travels to other clients), so
+// it only has to be unique, and 15 characters stay inside std::string's own buffer.
+std::string make_socket_id() { return core::random_base64url(11); }
+
+std::string make_private_id() { return core::random_base64url(16); }
 
 SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
                        std::optional<SessionStore::Session>* restored)
@@ -59,11 +63,11 @@ SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Hand
     return;
   }
   id_ = make_socket_id();
-  if (nsp_->recovery) rare().pid = make_socket_id();
+  if (nsp_->recovery) rare().pid = make_private_id();
 }
 
 SocketImpl::~SocketImpl() {
-  if (alive_) *alive_ = nullptr;
+  if (rare_ && rare_->alive) *rare_->alive = nullptr;
 }
 
 void SocketImpl::on_connected() {

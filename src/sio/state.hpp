@@ -17,6 +17,7 @@
 #include <switchboard/adapter.hpp>
 #include <switchboard/socketio.hpp>
 
+#include "core/pool.hpp"
 #include "net/loop.hpp"
 #include "net/timer_wheel.hpp"
 #include "sio/codec/packet.hpp"
@@ -120,11 +121,14 @@ class Client : public std::enable_shared_from_this<Client> {
   eio::Socket& conn_;
   std::unique_ptr<Decoder> assembling_;  // while a packet's binary attachments arrive
   std::vector<std::unique_ptr<SocketImpl>> sockets_;  // one per namespace joined: a few
-  net::TimerWheel::Timer connect_timer_{&Client::on_connect_timeout, this};
+  // Until the first namespace is joined (out of line: a timer is 48 bytes, and a client
+  // joins within milliseconds and then stays for hours).
+  std::unique_ptr<net::TimerWheel::Timer> connect_timer_;
   bool open_ = true;
 };
 
-class SocketImpl final : public Socket, public adapter::Member {
+// From the pools (core/pool.hpp), as every object that lives as long as a connection.
+class SocketImpl final : public Socket, public adapter::Member, public core::PoolAllocated {
  public:
   // A new socket, or (with `restored`) the socket of a recovered session.
   SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
@@ -180,8 +184,9 @@ class SocketImpl final : public Socket, public adapter::Member {
   // Points at this socket until it is destroyed: callbacks that may outlive it (a
   // middleware's next()) hold a copy and check it. Made on first use.
   const std::shared_ptr<SocketImpl*>& alive() {
-    if (!alive_) alive_ = std::make_shared<SocketImpl*>(this);
-    return alive_;
+    Rare& rare = this->rare();
+    if (!rare.alive) rare.alive = std::make_shared<SocketImpl*>(this);
+    return rare.alive;
   }
 
  private:
@@ -224,6 +229,7 @@ class SocketImpl final : public Socket, public adapter::Member {
     std::unordered_map<std::uint64_t, PendingAck> acks;
     std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts;
     std::uint64_t next_timeout_id = 0;
+    std::shared_ptr<SocketImpl*> alive;  // see alive()
     // Handlers added while handlers run: they join after (and, as in Node, are not
     // called for the event being dispatched).
     std::vector<std::pair<std::string, EventHandler>> added_while_dispatching;
@@ -243,7 +249,6 @@ class SocketImpl final : public Socket, public adapter::Member {
   std::vector<std::pair<std::string, EventHandler>> handlers_;
   std::vector<DisconnectHandler> disconnect_;
   std::unique_ptr<Rare> rare_;
-  std::shared_ptr<SocketImpl*> alive_;
   std::uint16_t dispatching_ = 0;  // handler calls in progress (they may nest)
   bool connected_ = false;
   bool closed_ = false;
@@ -253,8 +258,10 @@ class SocketImpl final : public Socket, public adapter::Member {
 // The Client of an Engine.IO session (its user data), or null before it has one.
 std::shared_ptr<Client> client_of(eio::Socket& conn);
 
-// A fresh Socket.IO id: 128 random bits, base64url (22 characters).
+// A fresh Socket.IO id: 88 random bits, base64url (15 characters).
 std::string make_socket_id();
+// A fresh private session id (recovery's pid, a credential): 128 random bits (22 characters).
+std::string make_private_id();
 
 // [event, args...]: an event packet's data.
 Args event_args(std::string_view event, Args args);
