@@ -43,19 +43,22 @@ BUILD=1
 
 usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; }
 
+log() { echo "run-sio: $*" >&2; }
+die() { log "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+READY_LINE="^listening on"
+
 while (($#)); do
   case "$1" in
-    --quick) QUICK=1; RUNS=1 ;;
-    --runs) RUNS=$2; shift ;;
-    --servers) SERVERS=$2; shift ;;
+    --scenarios|--fanout-members) (($# >= 2)) || die "$1 needs a value (see --help)" ;;&
     --scenarios) SCENARIOS=$2; shift ;;
     --fanout-members) FANOUT_MEMBERS=$2; shift ;;
-    --server-cpu) SERVER_CPU=$2; shift ;;
-    --loadgen-cpu) LOADGEN_CPU=$2; shift ;;
-    --out) OUT=$2; shift ;;
-    --no-build) BUILD=0 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "run-sio.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *)
+      common_option "$@"
+      ((COMMON_USED)) || { echo "run-sio.sh: unknown option $1 (see --help)" >&2; exit 2; }
+      shift $((COMMON_USED - 1))
+      ;;
   esac
   shift
 done
@@ -67,12 +70,6 @@ else
 fi
 if ((QUICK)); then FANOUT_MEMBERS=${FANOUT_MEMBERS:-1000}; else FANOUT_MEMBERS=${FANOUT_MEMBERS:-10000}; fi
 FANOUT_RATE=100
-
-log() { echo "run-sio: $*" >&2; }
-die() { log "$*"; exit 1; }
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-READY_LINE="^listening on"
 
 for tool in jq node taskset ss; do
   command -v "$tool" >/dev/null || die "needs $tool"
@@ -116,13 +113,7 @@ for s in "${SERVER_LIST[@]}"; do
   esac
 done
 
-CPUS=$(nproc)
-PIN_SERVER=(taskset -c "$SERVER_CPU")
-PIN_LOADGEN=(taskset -c "$LOADGEN_CPU")
-if ((CPUS < 2)); then
-  log "only $CPUS CPU: not pinning (server and load generator share it)"
-  PIN_SERVER=(); PIN_LOADGEN=()
-fi
+setup_pinning
 
 # Both servers hold IDLE_CONNECTIONS sockets (Node raises its soft limit by itself).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

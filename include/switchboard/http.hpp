@@ -148,9 +148,21 @@ class Response {
 
 using Handler = std::function<void(Request&, Response&)>;
 
+// Answers an error the HTTP layer found in a request for a route before its handler
+// ran: 413 (a body over max_body_size), 400 (a malformed chunked body), 408 (the body
+// did not arrive in time). `message` says what was wrong in a sentence. It should
+// send() with `status`; the connection closes after the answer either way. Runs on the
+// connection's loop thread; if it throws or answers nothing, the plain-text default is
+// sent.
+using ErrorResponder =
+    std::function<void(const Request& request, Response& response, int status, std::string_view message)>;
+
 struct RouteOptions {
   // Bodies larger than this are refused with 413 before they are read.
   std::size_t max_body_size = 1024 * 1024;
+  // Shapes the errors above for this route (a JSON API answers JSON). Unset: the body
+  // is the sentence as text/plain.
+  ErrorResponder error_response = nullptr;
 };
 
 // Routes by method and path. Patterns are literal segments, ":name" segments, and a

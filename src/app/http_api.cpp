@@ -3,6 +3,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -136,6 +137,17 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
                                                                                   std::move(options));
   http::RouteOptions route;
   route.max_body_size = shared->second.max_body_size;
+  // The errors the HTTP layer finds before a handler runs (413, a malformed chunked
+  // body, a body that stalls) answer in JSON like the handlers' own.
+  route.error_response = [limit = route.max_body_size](const http::Request& req, http::Response& res, int status,
+                                                        std::string_view message) {
+    res.header("X-Request-Id", req.request_id());
+    if (status == 413) {
+      send_error(res, status, "the body is larger than the limit of " + std::to_string(limit) + " bytes");
+    } else {
+      send_error(res, status, message);
+    }
+  };
 
   router.post(
       "/api/publish",

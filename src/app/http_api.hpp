@@ -6,8 +6,9 @@
 //
 // Answers 200 {"success":true}; errors are JSON {"error": sentence, "field": name?}:
 // 400 (the field at fault), 401 (API key missing or wrong, when one is configured), 404
-// (no such namespace), 413 (body over the limit; answered by the HTTP layer). Delivery is
-// what a Socket.IO broadcast gives: at most once, to the sockets connected now.
+// (no such namespace), 413 (body over the limit; found by the HTTP layer before the body
+// is read, and shaped here through RouteOptions::error_response). Delivery is what a
+// Socket.IO broadcast gives: at most once, to the sockets connected now.
 //
 // Thread safety: the handlers run on the loop threads; broadcasts may start on any.
 

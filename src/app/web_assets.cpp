@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -26,29 +25,6 @@ std::optional<std::string> read_file(const fs::path& path) {
   contents << file.rdbuf();
   if (!file && !file.eof()) return std::nullopt;
   return std::move(contents).str();
-}
-
-// Whether Accept-Encoding admits gzip (RFC 9110 §12.5.3): named, or covered by "*", with
-// a q-value above 0.
-bool accepts_gzip(std::string_view accept_encoding) {
-  double gzip_q = -1, any_q = -1;
-  while (!accept_encoding.empty()) {
-    auto comma = accept_encoding.find(',');
-    std::string_view item = core::trim_whitespace(accept_encoding.substr(0, comma));
-    accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
-    auto semicolon = item.find(';');
-    std::string_view coding = core::trim_whitespace(item.substr(0, semicolon));
-    double q = 1.0;
-    if (semicolon != std::string_view::npos) {
-      std::string_view parameter = core::trim_whitespace(item.substr(semicolon + 1));
-      if (parameter.size() > 2 && (parameter[0] == 'q' || parameter[0] == 'Q') && parameter[1] == '=') {
-        q = std::strtod(std::string(parameter.substr(2)).c_str(), nullptr);
-      }
-    }
-    if (core::iequals(coding, "gzip") || core::iequals(coding, "x-gzip")) gzip_q = q;
-    else if (coding == "*") any_q = q;
-  }
-  return gzip_q >= 0 ? gzip_q > 0 : any_q > 0;
 }
 
 // Whether If-None-Match names the tag, strong or weak (Node compares the same two forms).
@@ -183,7 +159,8 @@ void ClientBundle::serve(std::string_view name, http::Request& req, http::Respon
   std::string_view type = file.map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8";
   if (!file.gzip.empty()) {
     res.header("Vary", "Accept-Encoding");
-    if (accepts_gzip(req.header("Accept-Encoding"))) {
+    // x-gzip: gzip's old name, which RFC 9110 §8.4.1.3 says to take as gzip.
+    if (http::accepts_coding(req.header("Accept-Encoding"), "gzip", "x-gzip")) {
       res.header("Content-Encoding", "gzip");
       res.send(200, file.gzip, type);
       return;

@@ -11,6 +11,7 @@
 #include "core/encoding.hpp"
 #include "core/pool.hpp"
 #include "eio/session.hpp"
+#include "http/compression.hpp"
 #include "http/session.hpp"
 #include "http/url.hpp"
 #include "net/loop_group.hpp"
@@ -106,60 +107,10 @@ struct WebSocketLink {
   std::shared_ptr<Opening> opening;  // shared, not unique: std::any copies
 };
 
-// Which of gzip and deflate the client prefers (Accept-Encoding, RFC 9110 §12.5.3),
-// as Node's engine.io chooses: the highest q-value, a "*" standing for any coding not
-// named, ties going to the coding named first; q=0 refuses. Empty: neither.
-std::string_view preferred_coding(std::string_view accept_encoding) {
-  struct Item {
-    std::string_view name;
-    double q;
-    std::size_t position;
-  };
-  std::vector<Item> items;
-  std::size_t position = 0;
-  while (!accept_encoding.empty()) {
-    auto comma = accept_encoding.find(',');
-    std::string_view item = core::trim_whitespace(accept_encoding.substr(0, comma));
-    accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
-    if (item.empty()) continue;
-    auto semicolon = item.find(';');
-    Item parsed{core::trim_whitespace(item.substr(0, semicolon)), 1.0, position++};
-    while (semicolon != std::string_view::npos) {
-      item.remove_prefix(semicolon + 1);
-      semicolon = item.find(';');
-      std::string_view parameter = core::trim_whitespace(item.substr(0, semicolon));
-      if (parameter.size() > 2 && (parameter[0] == 'q' || parameter[0] == 'Q') && parameter[1] == '=') {
-        parsed.q = std::strtod(std::string(parameter.substr(2)).c_str(), nullptr);
-      }
-    }
-    items.push_back(parsed);
-  }
-  std::string_view best;
-  double best_q = 0;
-  std::size_t best_position = SIZE_MAX;
-  for (std::string_view coding : {std::string_view("gzip"), std::string_view("deflate")}) {
-    const Item* match = nullptr;
-    for (const Item& item : items) {
-      if (core::iequals(item.name, coding)) match = &item;
-    }
-    if (!match) {
-      for (const Item& item : items) {
-        if (item.name == "*") match = &item;
-      }
-    }
-    if (!match || match->q <= 0) continue;
-    if (match->q > best_q || (match->q == best_q && match->position < best_position)) {
-      best = coding;
-      best_q = match->q;
-      best_position = match->position;
-    }
-  }
-  return best;
-}
-
 Reply make_reply(http::Response& response, const http::Request& request,
                  std::vector<std::pair<std::string, std::string>> headers) {
-  std::string_view coding = preferred_coding(request.header("Accept-Encoding"));
+  // Node's engine.io offers gzip, then deflate (no x-gzip alias: its negotiator has none).
+  std::string_view coding = http::preferred_coding(request.header("Accept-Encoding"), {"gzip", "deflate"});
   return Reply(response, *net::Loop::current(), std::move(headers), coding == "gzip", coding == "deflate");
 }
 

@@ -19,18 +19,30 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
-void Router::get(std::string p, Handler h, RouteOptions o) { route("GET", std::move(p), std::move(h), o); }
-void Router::post(std::string p, Handler h, RouteOptions o) { route("POST", std::move(p), std::move(h), o); }
-void Router::put(std::string p, Handler h, RouteOptions o) { route("PUT", std::move(p), std::move(h), o); }
-void Router::del(std::string p, Handler h, RouteOptions o) { route("DELETE", std::move(p), std::move(h), o); }
-void Router::options(std::string p, Handler h, RouteOptions o) { route("OPTIONS", std::move(p), std::move(h), o); }
-void Router::any(std::string p, Handler h, RouteOptions o) { route("", std::move(p), std::move(h), o); }
+void Router::get(std::string p, Handler h, RouteOptions o) {
+  route("GET", std::move(p), std::move(h), std::move(o));
+}
+void Router::post(std::string p, Handler h, RouteOptions o) {
+  route("POST", std::move(p), std::move(h), std::move(o));
+}
+void Router::put(std::string p, Handler h, RouteOptions o) {
+  route("PUT", std::move(p), std::move(h), std::move(o));
+}
+void Router::del(std::string p, Handler h, RouteOptions o) {
+  route("DELETE", std::move(p), std::move(h), std::move(o));
+}
+void Router::options(std::string p, Handler h, RouteOptions o) {
+  route("OPTIONS", std::move(p), std::move(h), std::move(o));
+}
+void Router::any(std::string p, Handler h, RouteOptions o) {
+  route("", std::move(p), std::move(h), std::move(o));
+}
 
 void Router::route(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern '" + pattern + "' must start with '/'");
   }
-  Route route{std::move(method), {}, false, std::move(handler), options};
+  Route route{std::move(method), {}, false, std::move(handler), std::move(options)};
   for (std::string_view segment : split_path(pattern)) {
     if (route.rest) throw std::invalid_argument("'*' must be the last segment of '" + pattern + "'");
     if (segment == "*") {

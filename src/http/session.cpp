@@ -256,6 +256,25 @@ void Session::fail(RequestError error) {
   extra_headers_.clear();
   status_ = status;
   close_after_ = true;
+  // Only an error found after routing (in the body, or its timeout) is the route's to
+  // shape; route_ is cleared between exchanges, so it is never a previous request's.
+  if (route_ && route_->options.error_response) {
+    Response response(shared_from_this(), serial_);
+    try {
+      route_->options.error_response(request_, response, status, describe(error));
+    } catch (const std::exception& e) {
+      log::error({.component = "http", .conn = peer_of(request_), .req = request_.request_id()},
+                 "error responder for {} {} threw: {}", request_.method(), request_.path(), e.what());
+    }
+    if (!is_current(response.serial_)) return;  // answered
+    if (head_sent_) {
+      connection_->close();  // half an answer: cut it, as for a handler
+      return;
+    }
+    extra_headers_.clear();
+    status_ = status;
+  }
+  add_header("Content-Type", "text/plain; charset=utf-8");
   std::string body(describe(error));
   body += '\n';
   send(body);

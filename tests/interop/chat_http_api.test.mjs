@@ -1,6 +1,7 @@
 // The HTTP publish API with node's fetch: POST /api/publish {room, event, data, nsp?} and
 // POST /api/broadcast {event, data, nsp?} reach connected socket.io-client sockets; bad
-// requests get JSON errors with the right status (400 naming the field, 401, 404, 413).
+// requests get JSON errors with the right status (400 naming the field, 401, 404, 413 —
+// the last found by the HTTP layer, answered in JSON too, and readable by fetch).
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,15 +115,73 @@ describe('with an API key (SWITCHBOARD_API_KEY)', () => {
     await expectError(await post(server, '/api/broadcast', { event: 'e', nsp: 'chat' }), 404, 'nsp');
   });
 
-  it('413 for a body over --api-max-body', async () => {
+  it('413 in JSON for a body over --api-max-body, before its handler runs', async () => {
     const big = JSON.stringify({ room: 'r', event: 'e', data: 'x'.repeat(5000) });
     const raw = await httpExchange(server.port,
       `POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`);
+      `X-Request-Id: too-big-1\r\nContent-Length: ${big.length}\r\n\r\n${big}`);
     assert.equal(raw.responses[0].status, 413);
+    assert.equal(raw.responses[0].headers['content-type'], 'application/json');
+    assert.equal(raw.responses[0].headers['x-request-id'], 'too-big-1');
+    assert.equal(raw.responses[0].headers.connection, 'close');
+    assert.match(JSON.parse(raw.responses[0].body.toString()).error, /larger than the limit of 4096 bytes/);
+    assert.ok(raw.closed, 'the server closes the connection after a refused body');
     // Just under the limit is fine.
     const fits = JSON.stringify({ room: 'r', event: 'e', data: 'x'.repeat(4000) });
     assert.equal((await post(server, '/api/publish', fits)).status, 200);
+  });
+
+  it('fetch gets the 413 even while it is still sending a large body, and the next request works', async () => {
+    const watcher = await member(server, '/', 'after-413');
+    // 8 MiB: far more than the kernel buffers, so the answer comes while fetch is
+    // still writing. The server half-closes and reads on, so fetch sees the response
+    // rather than a reset ("fetch failed").
+    for (const key of [KEY, null]) {
+      const response = await post(server, '/api/publish', { room: 'r', event: 'e', data: 'x'.repeat(8 << 20) }, { key });
+      // Even without the key: the body's size is refused before anything reads it.
+      const body = await expectError(response, 413);
+      assert.match(body.error, /limit/);
+      assert.equal(response.headers.get('connection'), 'close');
+    }
+    // A body of unknown length (chunked) passes the limit only as it arrives.
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(1024)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(server.url('/api/broadcast'), {
+      method: 'POST', body: chunks, duplex: 'half',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${KEY}` },
+    });
+    await expectError(streamed, 413);
+    // fetch's pool opens a fresh connection for the next request.
+    assert.equal((await post(server, '/api/publish', { room: 'after-413', event: 'still', data: 1 })).status, 200);
+    assert.deepEqual(await watcher.next('still'), [1]);
+  });
+
+  it('a client that asks "Expect: 100-continue" gets the 413 instead and sends no body', async () => {
+    const { request } = await import('node:http');
+    const result = await new Promise((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1', port: server.port, path: '/api/publish', method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': 1 << 20, Expect: '100-continue', Authorization: `Bearer ${KEY}` },
+      });
+      let continued = false;
+      req.on('continue', () => { continued = true; req.end('x'.repeat(1 << 20)); });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], text, continued }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    assert.equal(result.status, 413);
+    assert.equal(result.continued, false, 'no 100 Continue for a body that will be refused');
+    assert.equal(result.type, 'application/json');
+    assert.match(JSON.parse(result.text).error, /limit/);
   });
 });
 

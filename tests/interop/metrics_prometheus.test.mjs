@@ -2,7 +2,8 @@
 // (HELP and TYPE before each family's samples, counters named *_total, label values
 // escaped), and the numbers moved exactly as the traffic says — connections by
 // transport, sockets and rooms by namespace, events in/out by name, bytes, rate-limit
-// drops, handshake failures by reason, loop lag — with the official socket.io-client.
+// drops, handshake failures by reason, loop lag, a slow consumer's disconnect — with the
+// official socket.io-client.
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -337,6 +338,79 @@ describe('/metrics: rate limits and auth', () => {
       [ev('in', 'leave-room')]: 1,
     });
     assert.ok(after.samples.get(ev('out', 'rate-limited')) - (before.samples.get(ev('out', 'rate-limited')) ?? 0) >= 1);
+  });
+});
+
+// The chat offers no way to emit a volatile event from outside (the HTTP API's emits
+// are ordinary broadcasts), so volatile drops stay covered by the unit tests; a slow
+// consumer is what a client that stops reading becomes.
+describe('/metrics: a slow consumer', () => {
+  let server;
+  // Big publishes reach the 16 MiB send-queue limit of a Socket.IO WebSocket
+  // connection (ws::Behavior::max_backpressure) in a few requests.
+  const payload = 'x'.repeat(4 << 20);
+  before(async () => { server = await startServer(['--threads', '2', '--api-max-body', '5M']); });
+  after(async () => { await server?.stop(); });
+
+  const publish = async (event) => {
+    const res = await fetch(server.url('/api/publish'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ room: 'flood', event, data: payload }),
+    });
+    assert.equal(res.status, 200);
+  };
+
+  it('a Socket.IO client that stops reading is disconnected and counted; the others keep receiving', async () => {
+    const before = await scrape(server);
+    const slow = client(server, '/');
+    const reader = client(server, '/');
+    await Promise.all([connected(slow), connected(reader)]);
+    assert.deepEqual(await slow.request('join-room', 'flood'), { success: true });
+    assert.deepEqual(await reader.request('join-room', 'flood'), { success: true });
+    const slowGone = new Promise((resolve) => slow.once('disconnect', resolve));
+
+    // The slow client's TCP socket stops reading: the kernel's buffers fill, then the
+    // server's queue for it grows until it passes the limit.
+    const tcp = slow.io.engine.transport.ws._socket;
+    tcp.pause();
+    let publishes = 0;
+    let now = before;
+    const moved = (key, s = now) => s.samples.get(key) - (before.samples.get(key) ?? 0);
+    while (moved('switchboard_slow_consumer_disconnects_total') === 0) {
+      // 48 MiB without a disconnect: the limit is not working.
+      assert.ok(publishes < 12, `still connected after ${publishes} publishes of 4 MiB`);
+      await publish('flood');
+      publishes += 1;
+      // The reader got it: the server has queued it for the slow client too.
+      const [data] = await reader.next('flood', 20_000);
+      assert.equal(data.length, payload.length);
+      now = await scrape(server);
+    }
+    assert.ok(publishes >= 4, `the limit is 16 MiB, passed after ${publishes} publishes of 4 MiB`);
+    assert.equal(moved('switchboard_slow_consumer_disconnects_total'), 1, 'only the slow client');
+
+    // The server closed it: its socket and its connection are gone from the gauges.
+    await withTimeout((async () => {
+      for (;;) {
+        now = await scrape(server);
+        if (now.samples.get('switchboard_socketio_sockets{namespace="/"}') === 1 &&
+            moved(conn('websocket')) === 1) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 5000, 'the slow client to leave the gauges');
+    // Once it reads again, the client learns its transport is gone.
+    tcp.resume();
+    const reason = await withTimeout(slowGone, 10_000, 'the slow client to see its disconnect');
+    assert.match(reason, /^transport (close|error)$/);
+
+    // The reader was never held up, and still gets what follows.
+    assert.equal(reader.received('flood').length, publishes);
+    await publish('after');
+    assert.equal((await reader.next('after', 20_000))[0].length, payload.length);
+    const after = await scrape(server);
+    assert.equal(moved('switchboard_slow_consumer_disconnects_total', after), 1);
+    assert.equal(moved('switchboard_dropped_total{reason="volatile"}', after), 0);
   });
 });
 

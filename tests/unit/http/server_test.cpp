@@ -207,6 +207,133 @@ TEST(Server, BodyOverTheRouteLimitIs413AndCloses) {
   EXPECT_TRUE(client.closed_by_server());
 }
 
+TEST(Server, LayerErrorsAreTextPlainByDefault) {
+  RunningServer running([](Router& router) {
+    router.post("/small", [](Request&, Response& res) { res.send("ok"); }, RouteOptions{.max_body_size = 10});
+  });
+  HttpClient client(running.port());
+  client.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(r->body, "request body too large\n");
+}
+
+// A route's error responder: what a JSON API uses to answer the layer's errors in JSON.
+RouteOptions json_errors(std::size_t max_body_size, std::atomic<int>* calls = nullptr) {
+  RouteOptions options{.max_body_size = max_body_size};
+  options.error_response = [calls](const Request& req, Response& res, int status, std::string_view message) {
+    if (calls) ++*calls;
+    res.header("X-Request-Id", req.request_id());
+    res.send_json_error(status, std::string(req.path()) + ": " + std::string(message));
+  };
+  return options;
+}
+
+TEST(Server, ErrorResponderShapesThe413OfABodyOverTheLimit) {
+  std::atomic<int> handled{0};
+  RunningServer running([&](Router& router) {
+    router.post("/api", [&](Request&, Response& res) { ++handled; res.send("ok"); }, json_errors(10));
+    router.post("/plain", [](Request&, Response& res) { res.send("ok"); }, RouteOptions{.max_body_size = 10});
+  });
+  HttpClient client(running.port());
+  client.send("POST /api HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc-1\r\nContent-Length: 11\r\n\r\nhello world");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->header("Content-Type"), "application/json");
+  EXPECT_EQ(r->header("X-Request-Id"), "abc-1");
+  EXPECT_EQ(r->body, R"({"error":"/api: request body too large"})");
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_EQ(handled, 0);
+  // Another route keeps the default.
+  HttpClient other(running.port());
+  other.send("POST /plain HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  r = other.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->body, "request body too large\n");
+}
+
+TEST(Server, ErrorResponderShapesErrorsFoundInTheBody) {
+  std::atomic<int> calls{0};
+  RunningServer running([&](Router& router) {
+    router.post("/api", [](Request&, Response& res) { res.send("ok"); }, json_errors(10, &calls));
+  });
+  {
+    // A chunked body passes the limit only once its chunks arrive.
+    HttpClient client(running.port());
+    client.send("POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n");
+    client.send("5\r\nworld\r\n0\r\n\r\n");
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->header("Content-Type"), "application/json");
+    EXPECT_EQ(r->body, R"({"error":"/api: request body too large"})");
+  }
+  {
+    HttpClient client(running.port());
+    client.send("POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n");
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->header("Content-Type"), "application/json");
+    EXPECT_EQ(r->body, R"({"error":"/api: malformed request"})");
+    EXPECT_TRUE(client.closed_by_server());
+  }
+  EXPECT_EQ(calls, 2);
+  {
+    // Refused before routing: no route to ask.
+    HttpClient client(running.port());
+    client.send("NOT HTTP AT ALL\r\n\r\n");
+    auto r = client.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->header("Content-Type"), "text/plain; charset=utf-8");
+  }
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(Server, ErrorResponderShapesTheTimeoutOfABodyThatStalls) {
+  ServerOptions options;
+  options.request_timeout = 300ms;
+  RunningServer running(
+      [](Router& router) { router.post("/api", [](Request&, Response& res) { res.send("ok"); }, json_errors(100)); },
+      options);
+  HttpClient client(running.port());
+  client.send("POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nonly part");
+  auto r = client.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_EQ(r->body, R"({"error":"/api: request not received in time"})");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(Server, ErrorResponderThatAnswersNothingOrThrowsGetsTheDefault) {
+  RunningServer running([](Router& router) {
+    RouteOptions silent{.max_body_size = 10};
+    silent.error_response = [](const Request&, Response& res, int, std::string_view) { res.header("X-Lost", "1"); };
+    router.post("/silent", [](Request&, Response& res) { res.send("ok"); }, silent);
+    RouteOptions throws{.max_body_size = 10};
+    throws.error_response = [](const Request&, Response&, int, std::string_view) -> void {
+      throw std::runtime_error("responder failed");
+    };
+    router.post("/throws", [](Request&, Response& res) { res.send("ok"); }, throws);
+  });
+  for (std::string path : {"/silent", "/throws"}) {
+    HttpClient client(running.port());
+    client.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+    auto r = client.read_response();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 413) << path;
+    EXPECT_EQ(r->body, "request body too large\n") << path;
+    EXPECT_FALSE(r->has("X-Lost")) << path;
+    EXPECT_TRUE(client.closed_by_server()) << path;
+  }
+}
+
 TEST(Server, ExpectContinueGets100BeforeTheBodyIsSent) {
   RunningServer running([](Router& router) {
     router.post("/upload", [](Request& req, Response& res) { res.send(req.body()); });
