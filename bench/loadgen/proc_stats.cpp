@@ -32,10 +32,11 @@ std::optional<ProcSample> sample_process(int pid) {
   std::ifstream status(base + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    // "VmHWM:   1234 kB" comes before "VmRSS:   1234 kB"
+    // "VmHWM:", then "VmRSS:", then "RssAnon:", each "   1234 kB"
     if (line.rfind("VmHWM:", 0) == 0) sample.peak_rss_bytes = std::stoll(line.substr(6)) * 1024;
-    if (line.rfind("VmRSS:", 0) == 0) {
-      sample.rss_bytes = std::stoll(line.substr(6)) * 1024;
+    if (line.rfind("VmRSS:", 0) == 0) sample.rss_bytes = std::stoll(line.substr(6)) * 1024;
+    if (line.rfind("RssAnon:", 0) == 0) {
+      sample.anon_rss_bytes = std::stoll(line.substr(8)) * 1024;
       break;
     }
   }

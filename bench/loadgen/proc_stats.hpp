@@ -13,6 +13,9 @@ struct ProcSample {
   double cpu_s = 0;          // utime + stime, seconds
   long long rss_bytes = -1;  // VmRSS; -1 if unknown
   long long peak_rss_bytes = -1;  // VmHWM: the most VmRSS has been since the process started
+  // RssAnon: the resident private memory (heap, stacks, a JIT's code), without the
+  // file-backed pages (the binary and its libraries) that first use pages in.
+  long long anon_rss_bytes = -1;
   double wait_s = -1;        // time runnable but not running, all threads; -1 if unknown
 };
 

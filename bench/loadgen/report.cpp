@@ -15,7 +15,8 @@ struct Derived {
   std::optional<double> server_cpu_s;
   std::optional<double> server_cpu_share;
   std::optional<double> per_server_cpu_s;    // primary count / server CPU seconds
-  std::optional<double> rss_per_connection;  // idle
+  std::optional<double> rss_per_connection;       // idle
+  std::optional<double> anon_rss_per_connection;  // idle: private memory only
   std::optional<double> server_wait_share;   // run-queue wait ÷ window
   std::optional<double> self_wait_share;
   std::uint64_t open_at_end = 0;
@@ -61,6 +62,10 @@ Derived derive(const Options& options, const RunResult& r) {
       r.server_before->rss_bytes >= 0 && r.server_end->rss_bytes >= 0 && d.open_at_end > 0) {
     d.rss_per_connection = static_cast<double>(r.server_end->rss_bytes - r.server_before->rss_bytes) /
                            static_cast<double>(d.open_at_end);
+    if (r.server_before->anon_rss_bytes >= 0 && r.server_end->anon_rss_bytes >= 0) {
+      d.anon_rss_per_connection = static_cast<double>(r.server_end->anon_rss_bytes - r.server_before->anon_rss_bytes) /
+                                  static_cast<double>(d.open_at_end);
+    }
   }
   return d;
 }
@@ -211,6 +216,7 @@ void print_summary(const Options& options, const RunResult& r) {
                  r.server_end->rss_bytes / 1048576.0);
     if (r.server_end->peak_rss_bytes >= 0) std::fprintf(stderr, " (peak %.1f MiB)", r.server_end->peak_rss_bytes / 1048576.0);
     if (d.rss_per_connection) std::fprintf(stderr, ";  %.0f bytes per open connection", *d.rss_per_connection);
+    if (d.anon_rss_per_connection) std::fprintf(stderr, " (%.0f of them private)", *d.anon_rss_per_connection);
     std::fprintf(stderr, "\n");
   }
   double self_share = r.window_s > 0 ? r.self_cpu_s / r.window_s : 0;
@@ -308,6 +314,7 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("server_rss_end_bytes", rss(r.server_end));
   j.number("server_rss_peak_bytes", peak_rss(r.server_end));
   j.number("server_rss_per_connection_bytes", d.rss_per_connection);
+  j.number("server_anon_rss_per_connection_bytes", d.anon_rss_per_connection);
   j.number("loadgen_cpu_share", r.window_s > 0 ? r.self_cpu_s / r.window_s : 0.0);
   j.number("server_runqueue_wait_share", d.server_wait_share);
   j.number("loadgen_runqueue_wait_share", d.self_wait_share);

@@ -362,6 +362,10 @@ void Client::connect(const std::string& nsp_name, Json auth) {
   }
   std::size_t first_middleware =
       recovered && server_.options.connection_state_recovery->skip_middlewares ? nsp->middlewares.size() : 0;
+  if (first_middleware == nsp->middlewares.size()) {
+    admit(*raw);
+    return;
+  }
 
   // The namespace's middleware in order, each free to answer later: a pending next()
   // keeps the chain alive, nothing else does.
@@ -406,17 +410,22 @@ void Client::connect(const std::string& nsp_name, Json auth) {
       nsp->middlewares[index](*raw, std::move(next));
       return;
     }
-    self->connect_timer_.reset();
-    raw->on_connected();
-    try {
-      if (const auto& observed = nsp->server->observer.connected) observed(*raw);
-      if (nsp->on_connection) nsp->on_connection(*raw);
-    } catch (const std::exception& e) {
-      log::error({.component = "sio", .sid = raw->conn().id(), .socket = raw->id(), .nsp = nsp->name},
-                 "connection handler threw: {}", e.what());
-    }
+    self->admit(*raw);
   };
   (*run)(first_middleware);
+}
+
+void Client::admit(SocketImpl& socket) {
+  connect_timer_.reset();
+  socket.on_connected();
+  NamespaceState& nsp = socket.nsp_state();
+  try {
+    if (const auto& observed = server_.observer.connected) observed(socket);
+    if (nsp.on_connection) nsp.on_connection(socket);
+  } catch (const std::exception& e) {
+    log::error({.component = "sio", .sid = conn_.id(), .socket = socket.id(), .nsp = nsp.name},
+               "connection handler threw: {}", e.what());
+  }
 }
 
 void Client::send(const Packet& packet) {

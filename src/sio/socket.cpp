@@ -67,7 +67,7 @@ SocketImpl::SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Hand
 }
 
 SocketImpl::~SocketImpl() {
-  if (rare_ && rare_->alive) *rare_->alive = nullptr;
+  if (alive_) *alive_ = nullptr;
 }
 
 void SocketImpl::on_connected() {

@@ -112,6 +112,8 @@ class Client : public std::enable_shared_from_this<Client> {
  private:
   void on_packet(Packet& packet);
   void connect(const std::string& nsp, Json auth);
+  // Past the namespace's middleware: CONNECT answered, the connection handler run.
+  void admit(SocketImpl& socket);
   static void on_connect_timeout(void* self);
   std::vector<std::unique_ptr<SocketImpl>>::iterator find_socket(std::string_view nsp);
   // Every socket leaves for `reason`; they are freed at the end of the turn.
@@ -184,9 +186,8 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   // Points at this socket until it is destroyed: callbacks that may outlive it (a
   // middleware's next()) hold a copy and check it. Made on first use.
   const std::shared_ptr<SocketImpl*>& alive() {
-    Rare& rare = this->rare();
-    if (!rare.alive) rare.alive = std::make_shared<SocketImpl*>(this);
-    return rare.alive;
+    if (!alive_) alive_ = std::make_shared<SocketImpl*>(this);
+    return alive_;
   }
 
  private:
@@ -229,7 +230,6 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
     std::unordered_map<std::uint64_t, PendingAck> acks;
     std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts;
     std::uint64_t next_timeout_id = 0;
-    std::shared_ptr<SocketImpl*> alive;  // see alive()
     // Handlers added while handlers run: they join after (and, as in Node, are not
     // called for the event being dispatched).
     std::vector<std::pair<std::string, EventHandler>> added_while_dispatching;
@@ -249,6 +249,7 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   std::vector<std::pair<std::string, EventHandler>> handlers_;
   std::vector<DisconnectHandler> disconnect_;
   std::unique_ptr<Rare> rare_;
+  std::shared_ptr<SocketImpl*> alive_;  // see alive(): every socket's CONNECT makes one
   std::uint16_t dispatching_ = 0;  // handler calls in progress (they may nest)
   bool connected_ = false;
   bool closed_ = false;
