@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -49,7 +50,9 @@ class Member {
   // The adapter's record of this member's rooms, kept in the member rather than in a
   // map beside it. Every socket is in the room named by its own id; that room is a
   // flag, not an index entry: a per-socket room costs a hash node and a bucket array.
-  std::set<Room> joined_;  // the rooms other than its own
+  // The rooms other than its own, each with this member's place in the loop's list of
+  // that room's members.
+  std::map<Room, std::uint32_t> joined_;
   bool in_own_room_ = false;
   bool indexed_ = false;  // in its loop's index of members
 };

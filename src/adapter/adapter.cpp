@@ -10,7 +10,10 @@ namespace switchboard::adapter {
 struct Adapter::LoopIndex {
   // The rooms other than the members' own, and every member (even in no room) by id:
   // a member's own room is found through it.
-  std::unordered_map<Room, std::unordered_set<Member*>> rooms;
+  // A room's members in a plain array: a broadcast walks it in order (a hash set's
+  // nodes cost a cache miss each). Each member keeps its place (Member::joined_), so
+  // leaving is a swap with the last.
+  std::unordered_map<Room, std::vector<Member*>> rooms;
   std::unordered_map<std::string_view, Member*> members;
   // Kept between calls so that choosing targets does not allocate each time.
   std::vector<Member*> spare;
@@ -83,8 +86,9 @@ void Adapter::add_all(Member& member, const std::set<Room>& rooms) {
     if (own) {
       member.in_own_room_ = true;
     } else {
-      member.joined_.insert(room);
-      index.rooms[room].insert(&member);
+      auto& members = index.rooms[room];
+      member.joined_.emplace(room, static_cast<std::uint32_t>(members.size()));
+      members.push_back(&member);
     }
     if (created) room_created(room);
     if (events_.join_room) events_.join_room(room, member.id());
@@ -110,11 +114,17 @@ void Adapter::drop_from_room(LoopIndex& index, Member& member, const Room& room)
   if (room == member.id()) {
     member.in_own_room_ = false;
   } else {
-    member.joined_.erase(room);
+    auto place = member.joined_.find(room);
+    const std::uint32_t position = place->second;
+    member.joined_.erase(place);
     auto it = index.rooms.find(room);
     if (it != index.rooms.end()) {
-      it->second.erase(&member);
-      if (it->second.empty()) index.rooms.erase(it);
+      auto& members = it->second;
+      Member* last = members.back();
+      members[position] = last;
+      if (last != &member) last->joined_.find(room)->second = position;
+      members.pop_back();
+      if (members.empty()) index.rooms.erase(it);
     }
   }
   // Node's order: leave-room, then delete-room.
@@ -123,7 +133,8 @@ void Adapter::drop_from_room(LoopIndex& index, Member& member, const Room& room)
 }
 
 std::set<Room> Adapter::rooms_of(const Member& member) const {
-  std::set<Room> rooms = member.joined_;
+  std::set<Room> rooms;
+  for (const auto& [room, position] : member.joined_) rooms.insert(rooms.end(), room);
   if (member.in_own_room_) rooms.insert(member.id());
   return rooms;
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -245,6 +246,44 @@ TEST(Adapter, AMembersOwnRoomBehavesAsAnyRoom) {
   EXPECT_EQ(chosen(to({"a"})), (V{"a"}));
   host.on(0, [&] { adapter.del_all(a); });
   EXPECT_EQ(chosen(to({})), V{});
+}
+
+TEST(Adapter, LeavingFromTheMiddleOfARoomKeepsEveryOtherMember) {
+  // A room's members are an array and a leaving member's place goes to the last one:
+  // every order of leaving must leave exactly the others, each still able to leave.
+  FakeHost host(1);
+  Adapter adapter(host);
+  std::vector<std::unique_ptr<FakeMember>> members;
+  for (char c : std::string("abcdef")) members.push_back(std::make_unique<FakeMember>(std::string(1, c)));
+  auto chosen = [&] {
+    std::vector<std::string> ids;
+    host.on(0, [&] { adapter.for_each_local(to({"r"}), [&](Member& m) { ids.push_back(m.id()); }); });
+    return sorted(ids);
+  };
+  using V = std::vector<std::string>;
+  host.on(0, [&] {
+    for (auto& m : members) adapter.add_all(*m, {"r", "s"});
+    adapter.del(*members[1], "r");  // b, from the middle
+    adapter.del(*members[0], "r");  // a, the first
+    adapter.del(*members[5], "r");  // f, the last
+  });
+  EXPECT_EQ(chosen(), (V{"c", "d", "e"}));
+  host.on(0, [&] {
+    adapter.del_all(*members[3]);  // d
+    EXPECT_EQ(adapter.rooms_of(*members[2]), (std::set<Room>{"r", "s"}));
+  });
+  EXPECT_EQ(chosen(), (V{"c", "e"}));
+  host.on(0, [&] {
+    adapter.del(*members[4], "r");
+    adapter.del(*members[2], "r");
+  });
+  EXPECT_EQ(chosen(), V{});
+  std::vector<std::string> in_s;
+  host.on(0, [&] { adapter.for_each_local(to({"s"}), [&](Member& m) { in_s.push_back(m.id()); }); });
+  EXPECT_EQ(sorted(in_s), (V{"a", "b", "c", "e", "f"}));
+  host.on(0, [&] {
+    for (auto& m : members) adapter.del_all(*m);
+  });
 }
 
 TEST(Adapter, AnActionMayChangeRoomsWhileTargetsAreWalked) {
