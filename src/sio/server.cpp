@@ -434,7 +434,13 @@ void Client::send(const Packet& packet) {
     conn_.send(encode_msgpack(packet), true);
     return;
   }
-  conn_.send(encode_text(packet));
+  // Encoded into the loop's scratch string (Engine.IO copies it into the connection's
+  // write buffer): no allocation per emit.
+  thread_local std::string encoded;
+  encoded.clear();
+  append_text(encoded, packet);
+  conn_.send(encoded);
+  if (encoded.capacity() > 64 * 1024) std::string().swap(encoded);  // a huge packet's buffer is not kept
   for (const auto& attachment : packet.attachments) conn_.send(attachment, true);
 }
 

@@ -14,12 +14,10 @@
 namespace switchboard::sio {
 namespace detail {
 Args event_args(std::string_view event, Args args) {
-  Args data;
-  data.values.reserve(args.values.size() + 1);
-  data.values.emplace_back(boost::json::string(event));
-  for (auto& value : args.values) data.values.push_back(std::move(value));
-  data.binaries = std::move(args.binaries);
-  return data;
+  // In place: arguments that came from a packet (args_of) still have the room their
+  // event name took, so an echo allocates nothing here.
+  args.values.emplace(args.values.begin(), boost::json::string(event, args.values.storage()));
+  return args;
 }
 
 Packet data_packet(std::string_view nsp, Args data, std::optional<std::uint64_t> id) {
@@ -36,9 +34,12 @@ namespace {
 
 // The arguments of an event packet ([event, args...]) or of an ack packet ([args...]).
 Args args_of(Packet& packet, std::size_t skip) {
-  Args args;
+  // The packet's own array, its first `skip` elements erased: no copy, and its capacity
+  // stays for an event name put back in front (event_args).
   auto& array = packet.data.as_array();
-  for (std::size_t i = skip; i < array.size(); ++i) args.values.push_back(std::move(array[i]));
+  array.erase(array.begin(), array.begin() + static_cast<std::ptrdiff_t>(std::min(skip, array.size())));
+  Args args;
+  args.values = std::move(array);
   args.binaries = std::move(packet.attachments);
   return args;
 }
@@ -183,9 +184,11 @@ void SocketImpl::on_packet(Packet& packet) {
     case PacketType::event:
     case PacketType::binary_event: {
       auto& array = packet.data.as_array();
-      std::string serialized;  // an event name that is not a string, as Node's String(name)
-      if (!array[0].is_string()) serialized = boost::json::serialize(array[0]);
-      std::string_view event = array[0].is_string() ? std::string_view(array[0].as_string()) : serialized;
+      // The name out of the array first (moved: args_of erases it from there).
+      boost::json::string name = array[0].is_string() ? std::move(array[0].as_string())
+                                                      // not a string: as Node's String(name)
+                                                      : boost::json::string(boost::json::serialize(array[0]));
+      std::string_view event = name;
       Args args = args_of(packet, 1);
       // Catch-all listeners see every incoming event, before the packet middleware
       // (Node's onevent calls them first, so they see dropped events too).
