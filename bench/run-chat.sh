@@ -149,8 +149,9 @@ server_command() {  # name port
 LOADGEN_ARGS="--transport sio-websocket --scenario chat --connections $CLIENTS --rooms $ROOMS --period $PERIOD --warmup $WARMUP --duration $DURATION --ramp-concurrency 500 --handshake-timeout 30 --ramp-timeout 600"
 
 # --- runs ------------------------------------------------------------------------------
-for server in "${SERVER_LIST[@]}"; do
-  for run in $(seq "$RUNS"); do
+# Runs interleave the servers, so that a machine that slows down for a while slows both.
+for run in $(seq "$RUNS"); do
+  for server in "${SERVER_LIST[@]}"; do
     port=$(free_port)
     name="$server-chat-$run"
     url="http://127.0.0.1:$port/socket.io/"

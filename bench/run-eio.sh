@@ -140,8 +140,9 @@ scenario_args() {  # scenario
 # --- runs ------------------------------------------------------------------------------
 for scenario in "${SCENARIO_LIST[@]}"; do
   args=$(scenario_args "$scenario")
-  for server in "${SERVER_LIST[@]}"; do
-    for run in $(seq "$RUNS"); do
+  # Runs interleave the servers, so that a machine that slows down for a while slows both.
+  for run in $(seq "$RUNS"); do
+    for server in "${SERVER_LIST[@]}"; do
       port=$(free_port)
       name="$server-$scenario-$run"
       url="http://127.0.0.1:$port/engine.io/"

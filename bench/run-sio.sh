@@ -154,8 +154,9 @@ scenario_args() {  # scenario
 # --- runs ------------------------------------------------------------------------------
 for scenario in "${SCENARIO_LIST[@]}"; do
   args=$(scenario_args "$scenario")
-  for server in "${SERVER_LIST[@]}"; do
-    for run in $(seq "$RUNS"); do
+  # Runs interleave the servers, so that a machine that slows down for a while slows both.
+  for run in $(seq "$RUNS"); do
+    for server in "${SERVER_LIST[@]}"; do
       port=$(free_port)
       name="$server-$scenario-$run"
       url="http://127.0.0.1:$port/socket.io/"
@@ -198,7 +199,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "- connect: 64 in progress, each an Engine.IO handshake + CONNECT to \"/\" + its answer + DISCONNECT + Engine.IO close; websocket = upgrade, polling = one keep-alive connection whose requests take turns (handshake GET, CONNECT POST, GET of the answer, DISCONNECT + close POST); ${WARMUP} s warmup, ${DURATION} s window"
   echo "- echo (WebSocket only): 8 \`echo\` events in flight per client, one 32-byte argument: a string (\`42[\"echo\",\"…\"]\`), or binary (\`451-[…]\` + a binary attachment frame); ${WARMUP} s warmup, ${DURATION} s window"
   echo "- fanout: $FANOUT_MEMBERS WebSocket clients in room \"room\" (query room=1); one more client emits \`pub\` (a 32-byte string with its send time) at $FANOUT_RATE/s (\`fanout\`) or as fast as the room drains with at most 8 publications undelivered (\`fanout-max\`); the server emits it to the room as \`msg\`; latency = member's receive time − publisher's send time"
-  echo "- idle: $IDLE_CONNECTIONS WebSocket clients connected (CONNECT answered) and silent for ${IDLE_HOLD} s; (server RSS at the end − RSS of the fresh server) ÷ clients"
+  echo "- idle: $IDLE_CONNECTIONS WebSocket clients connected (CONNECT answered) and silent for ${IDLE_HOLD} s; (server RSS at the end − RSS of the fresh server) ÷ clients; \"private\" counts RssAnon only (heap and stacks, without the binary's and libraries' pages that first use brings in)"
   echo
   echo "| metric | switchboard | node socket.io | switchboard ÷ node |"
   echo "|---|---:|---:|---:|"
@@ -222,6 +223,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     latency_rows fanout-max "fanout max to $FANOUT_MEMBERS"
   fi
   row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: RSS bytes per client (lower is better)" idle server_rss_per_connection_bytes 0
+  row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: private (anonymous) bytes per client (lower is better)" idle server_anon_rss_per_connection_bytes 0
   row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: clients still connected at the end" idle open_at_end 0
   echo
   echo "CPU used, and time spent runnable but waiting for a CPU that another process held"

@@ -137,8 +137,9 @@ scenario_args() {  # scenario
 # --- runs ------------------------------------------------------------------------------
 for scenario in "${SCENARIO_LIST[@]}"; do
   args=$(scenario_args "$scenario")
-  for server in "${SERVER_LIST[@]}"; do
-    for run in $(seq "$RUNS"); do
+  # Runs interleave the servers, so that a machine that slows down for a while slows both.
+  for run in $(seq "$RUNS"); do
+    for server in "${SERVER_LIST[@]}"; do
       port=$(free_port)
       name="$server-$scenario-$run"
       start_server "$server" "$port" "$OUT/$name.server.log"
@@ -178,6 +179,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   row "echo, 1,000 conns: p50 latency (µs, lower is better)" echo1000 latency_p50_us 0
   row "echo, 1,000 conns: p99 latency (µs, lower is better)" echo1000 latency_p99_us 0
   row "idle, $IDLE_CONNECTIONS conns: RSS bytes per connection (lower is better)" idle server_rss_per_connection_bytes 0
+  row "idle, $IDLE_CONNECTIONS conns: private (anonymous) bytes per connection (lower is better)" idle server_anon_rss_per_connection_bytes 0
   row "connect: new connections/s" connect connections_per_s 0
   row "connect: new connections per server-CPU-second" connect per_server_cpu_s 0
   echo
