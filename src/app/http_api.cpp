@@ -68,6 +68,16 @@ struct Emission {
   sio::Namespace* nsp = nullptr;
   std::string event;
   sio::Args args;
+  // Socket.IO's volatile emit: a connection that cannot take it now (its queue above
+  // the high-water mark, or a polling client between requests) does not get it — for
+  // tickers and live values, where the next update replaces a lost one.
+  bool volatile_ = false;
+
+  // The namespace's broadcast operator for these options, narrowed by `to`.
+  sio::BroadcastOperator target(std::optional<std::string> room) const {
+    sio::BroadcastOperator op = room ? nsp->to(std::move(*room)) : nsp->all();
+    return volatile_ ? op.volatile_() : op;
+  }
 };
 
 std::optional<Emission> read_emission(const json::object& body, const NamespaceTable& namespaces,
@@ -98,6 +108,13 @@ std::optional<Emission> read_emission(const json::object& body, const NamespaceT
     return std::nullopt;
   }
   out.nsp = it->second;
+  if (const json::value* given = body.if_contains("volatile")) {
+    if (!given->is_bool()) {
+      send_error(res, 400, "volatile must be true or false", "volatile");
+      return std::nullopt;
+    }
+    out.volatile_ = given->as_bool();
+  }
   // No data: the event goes out with no argument.
   if (const json::value* data = body.if_contains("data")) out.args.add(*data);
   return out;
@@ -161,7 +178,7 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
         if (!emission) return;
         log::debug({.component = "api", .req = req.request_id(), .nsp = emission->nsp->name()},
                    "publish {} to room {}", emission->event, *room);
-        emission->nsp->to(chat::api_room(*room)).emit(emission->event, std::move(emission->args));
+        emission->target(chat::api_room(*room)).emit(emission->event, std::move(emission->args));
         res.send(200, R"({"success":true})", "application/json");
       },
       route);
@@ -176,7 +193,7 @@ void mount_http_api(http::Router& router, NamespaceTable namespaces, HttpApiOpti
         if (!emission) return;
         log::debug({.component = "api", .req = req.request_id(), .nsp = emission->nsp->name()}, "broadcast {}",
                    emission->event);
-        emission->nsp->emit(emission->event, std::move(emission->args));
+        emission->target(std::nullopt).emit(emission->event, std::move(emission->args));
         res.send(200, R"({"success":true})", "application/json");
       },
       route);

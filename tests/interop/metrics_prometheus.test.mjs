@@ -414,6 +414,66 @@ describe('/metrics: a slow consumer', () => {
   });
 });
 
+describe('/metrics: volatile publishes', () => {
+  let server;
+  const fill = 'x'.repeat(4 << 20);
+  before(async () => { server = await startServer(['--threads', '2', '--api-max-body', '5M']); });
+  after(async () => { await server?.stop(); });
+
+  const publish = async (body) => fetch(server.url('/api/publish'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ room: 'ticker', ...body }),
+  });
+
+  it('"volatile" must be a boolean', async () => {
+    const res = await publish({ event: 'tick', data: 1, volatile: 'yes' });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).field, 'volatile');
+  });
+
+  it('a volatile publish skips a client that cannot take it now, is counted, and reaches the others', async () => {
+    const before = await scrape(server);
+    const slow = client(server, '/');
+    const reader = client(server, '/');
+    await Promise.all([connected(slow), connected(reader)]);
+    assert.deepEqual(await slow.request('join-room', 'ticker'), { success: true });
+    assert.deepEqual(await reader.request('join-room', 'ticker'), { success: true });
+
+    // The slow client stops reading; 12 MiB of ordinary publishes fill the kernel's
+    // buffers (a few MiB on loopback) and leave MiBs queued for it — far above the
+    // 64 KiB high-water mark, below the 16 MiB slow-consumer limit.
+    const tcp = slow.io.engine.transport.ws._socket;
+    tcp.pause();
+    for (let i = 0; i < 3; i += 1) {
+      assert.equal((await publish({ event: 'fill', data: fill })).status, 200);
+      assert.equal((await reader.next('fill', 20_000))[0].length, fill.length);
+    }
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal((await publish({ event: 'tick', data: i, volatile: true })).status, 200);
+      assert.deepEqual(await reader.next('tick', 5000), [i]);
+    }
+    const during = await scrape(server);
+    const moved = (key, s) => s.samples.get(key) - (before.samples.get(key) ?? 0);
+    assert.equal(moved('switchboard_dropped_total{reason="volatile"}', during), 5, 'the slow client missed each tick');
+
+    // Reading again, it gets everything that was not volatile, and the ticks after.
+    tcp.resume();
+    await withTimeout((async () => {
+      while (slow.received('fill').length < 3) await new Promise((r) => setTimeout(r, 20));
+    })(), 20_000, 'the slow client to read its backlog');
+    await withTimeout((async () => {
+      for (let i = 0; ; i += 1) {
+        assert.equal((await publish({ event: 'tick', data: 'after', volatile: true })).status, 200);
+        if (slow.received('tick').length > 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(), 10_000, 'a volatile tick to reach the drained client');
+    assert.ok(slow.received('tick').every(([data]) => data === 'after'), 'none of the dropped ticks arrived late');
+    assert.ok(slow.connected);
+  });
+});
+
 describe('/metrics modes', () => {
   it('metrics = "api-key" needs the key; "off" answers 404', async () => {
     process.env.SWITCHBOARD_API_KEY = 'k1';
