@@ -44,6 +44,60 @@ setup_pinning() {
   fi
 }
 
+# Dies unless every tool named is on PATH.
+require_tools() {
+  local tool
+  for tool in "$@"; do command -v "$tool" >/dev/null || die "needs $tool"; done
+}
+
+# Configures $BUILD_DIR if it has never been, and builds only the targets a benchmark
+# runs (the rest of the tree may be mid-edit).
+build_targets() {  # TARGET...
+  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+    log "configuring the release tree (cmake --preset release)"
+    cmake --preset release >&2
+  fi
+  log "building $* ($BUILD_DIR)"
+  local target
+  for target in "$@"; do cmake --build "$BUILD_DIR" --target "$target" >&2 || die "cannot build $target"; done
+}
+
+# SERVER_LIST: the --servers given, or each server whose switchboard_ready / node_ready
+# (defined by the script) says yes; every server chosen must be ready.
+choose_servers() {  # WHY_SWITCHBOARD_IS_NOT_READY WHY_NODE_IS_NOT_READY
+  if [[ -z $SERVERS ]]; then
+    if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: $1"; fi
+    if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: $2"; fi
+  fi
+  [[ -n $SERVERS ]] || die "no server to benchmark"
+  IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+  local s
+  for s in "${SERVER_LIST[@]}"; do
+    case $s in
+      switchboard) switchboard_ready || die "switchboard: $1" ;;
+      node) node_ready || die "node: $2" ;;
+      *) die "unknown server $s" ;;
+    esac
+  done
+}
+
+# Before the first run: the open-file limit for SOCKETS (if given), the load average,
+# the results folder ($OUT, or build/bench-results/NAME-DATE), and the traps that stop a
+# server left running.
+begin_runs() {  # NAME [SOCKETS]
+  if [[ -n ${2:-} ]]; then
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    (( $(ulimit -n) >= $2 + 100 )) || log "warning: ulimit -n $(ulimit -n) is below the $2 sockets the runs hold"
+  fi
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  OUT=${OUT:-build/bench-results/$1-$(date +%Y%m%d-%H%M%S)}
+  mkdir -p "$OUT"
+  log "raw results in $OUT"
+  SERVER_PID=""
+  trap stop_server EXIT
+  trap 'exit 130' INT TERM
+}
+
 stop_server() {
   [[ -n $SERVER_PID ]] || return 0
   if kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -77,25 +77,14 @@ else
   CLIENTS=${CLIENTS:-10000}; ROOMS=${ROOMS:-100}; DURATION=${DURATION:-30}; WARMUP=${WARMUP:-5}
 fi
 
-for tool in jq node taskset ss; do
-  command -v "$tool" >/dev/null || die "needs $tool"
-done
+require_tools jq node taskset ss
 
 BUILD_DIR=build/release
 LOADGEN=$BUILD_DIR/bench/sb-loadgen
 SWITCHBOARD=$BUILD_DIR/switchboard
 
 # --- build -------------------------------------------------------------------------
-if ((BUILD)); then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    log "configuring the release tree (cmake --preset release)"
-    cmake --preset release >&2
-  fi
-  # Only the two binaries: the rest of the tree may be mid-edit by others.
-  log "building sb-loadgen and switchboard ($BUILD_DIR)"
-  cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
-  cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
-fi
+if ((BUILD)); then build_targets sb-loadgen switchboard; fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
 # Not `| grep -q`: with pipefail, grep leaving at the first match fails the pipeline.
 [[ $("$LOADGEN" --help 2>&1) == *--rooms* ]] || die "$LOADGEN has no chat scenario (rebuild it)"
@@ -104,35 +93,13 @@ fi
 switchboard_ready() { [[ -x $SWITCHBOARD ]]; }
 node_ready() { [[ -f node_modules/socket.io/package.json ]]; }
 
-if [[ -z $SERVERS ]]; then
-  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: no $SWITCHBOARD"; fi
-  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
-fi
-[[ -n $SERVERS ]] || die "no server to benchmark"
-IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+choose_servers "$SWITCHBOARD is missing (build the switchboard target)" "node_modules/socket.io is missing (npm ci)"
 SCENARIO_LIST=(chat)
-for s in "${SERVER_LIST[@]}"; do
-  case $s in
-    switchboard) switchboard_ready || die "$SWITCHBOARD is missing (build the switchboard target)" ;;
-    node) node_ready || die "node_modules/socket.io is missing (npm ci)" ;;
-    *) die "unknown server $s" ;;
-  esac
-done
 
 setup_pinning
 
-# Both servers and sb-loadgen hold CLIENTS sockets (Node raises its soft limit by itself).
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-(( $(ulimit -n) >= CLIENTS + 100 )) || log "warning: ulimit -n $(ulimit -n) is below $CLIENTS clients"
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-OUT=${OUT:-build/bench-results/chat-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-log "raw results in $OUT"
-
-SERVER_PID=""
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+# Both servers (and sb-loadgen) hold up to $CLIENTS sockets.
+begin_runs chat $CLIENTS
 
 server_command() {  # name port
   case $1 in

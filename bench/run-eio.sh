@@ -64,25 +64,14 @@ else
   WARMUP=2; DURATION=10
 fi
 
-for tool in jq node taskset ss; do
-  command -v "$tool" >/dev/null || die "needs $tool"
-done
+require_tools jq node taskset ss
 
 BUILD_DIR=build/release
 LOADGEN=$BUILD_DIR/bench/sb-loadgen
 SWITCHBOARD=$BUILD_DIR/switchboard
 
 # --- build -------------------------------------------------------------------------
-if ((BUILD)); then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    log "configuring the release tree (cmake --preset release)"
-    cmake --preset release >&2
-  fi
-  # Only the two binaries: the rest of the tree may be mid-edit by others.
-  log "building sb-loadgen and switchboard ($BUILD_DIR)"
-  cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
-  cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
-fi
+if ((BUILD)); then build_targets sb-loadgen switchboard; fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
 [[ $("$LOADGEN" --help 2>&1) == *eio-polling* ]] || die "$LOADGEN does not know --transport eio-polling (rebuild it)"
 
@@ -90,32 +79,12 @@ fi
 switchboard_ready() { [[ -x $SWITCHBOARD ]] && [[ $("$SWITCHBOARD" --help 2>&1) == *--protocol-test-mode* ]]; }
 node_ready() { [[ -f node_modules/engine.io/package.json ]]; }
 
-if [[ -z $SERVERS ]]; then
-  SERVERS=""
-  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: $SWITCHBOARD has no --protocol-test-mode"; fi
-  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
-fi
-[[ -n $SERVERS ]] || die "no server to benchmark"
-IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+choose_servers "$SWITCHBOARD has no --protocol-test-mode (build the switchboard target)" "node_modules/engine.io is missing (npm ci)"
 IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
-for s in "${SERVER_LIST[@]}"; do
-  case $s in
-    switchboard) switchboard_ready || die "$SWITCHBOARD does not list --protocol-test-mode in --help" ;;
-    node) node_ready || die "node_modules/engine.io is missing (npm ci)" ;;
-    *) die "unknown server $s" ;;
-  esac
-done
 
 setup_pinning
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-OUT=${OUT:-build/bench-results/eio-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-log "raw results in $OUT"
-
-SERVER_PID=""
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+begin_runs eio
 
 server_command() {  # name port
   case $1 in

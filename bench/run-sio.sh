@@ -71,25 +71,14 @@ fi
 if ((QUICK)); then FANOUT_MEMBERS=${FANOUT_MEMBERS:-1000}; else FANOUT_MEMBERS=${FANOUT_MEMBERS:-10000}; fi
 FANOUT_RATE=100
 
-for tool in jq node taskset ss; do
-  command -v "$tool" >/dev/null || die "needs $tool"
-done
+require_tools jq node taskset ss
 
 BUILD_DIR=build/release
 LOADGEN=$BUILD_DIR/bench/sb-loadgen
 SWITCHBOARD=$BUILD_DIR/examples/echo_server
 
 # --- build -------------------------------------------------------------------------
-if ((BUILD)); then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    log "configuring the release tree (cmake --preset release)"
-    cmake --preset release >&2
-  fi
-  # Only the two binaries: the rest of the tree may be mid-edit by others.
-  log "building sb-loadgen and echo_server ($BUILD_DIR)"
-  cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
-  cmake --build "$BUILD_DIR" --target echo_server >&2 || log "cannot build echo_server"
-fi
+if ((BUILD)); then build_targets sb-loadgen echo_server; fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
 [[ $("$LOADGEN" --help 2>&1) == *sio-polling* ]] || die "$LOADGEN does not know --transport sio-polling (rebuild it)"
 
@@ -97,36 +86,13 @@ fi
 switchboard_ready() { [[ -x $SWITCHBOARD ]]; }
 node_ready() { [[ -f node_modules/socket.io/package.json ]]; }
 
-if [[ -z $SERVERS ]]; then
-  SERVERS=""
-  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: no $SWITCHBOARD"; fi
-  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
-fi
-[[ -n $SERVERS ]] || die "no server to benchmark"
-IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+choose_servers "$SWITCHBOARD is missing (build the echo_server target)" "node_modules/socket.io is missing (npm ci)"
 IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
-for s in "${SERVER_LIST[@]}"; do
-  case $s in
-    switchboard) switchboard_ready || die "$SWITCHBOARD is missing (build the echo_server target)" ;;
-    node) node_ready || die "node_modules/socket.io is missing (npm ci)" ;;
-    *) die "unknown server $s" ;;
-  esac
-done
 
 setup_pinning
 
-# Both servers hold IDLE_CONNECTIONS sockets (Node raises its soft limit by itself).
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-(( $(ulimit -n) >= IDLE_CONNECTIONS + 100 )) || log "warning: ulimit -n $(ulimit -n) is below $IDLE_CONNECTIONS idle clients"
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-OUT=${OUT:-build/bench-results/sio-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-log "raw results in $OUT"
-
-SERVER_PID=""
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+# Both servers (and sb-loadgen) hold up to $IDLE_CONNECTIONS sockets.
+begin_runs sio $IDLE_CONNECTIONS
 
 server_command() {  # name port
   case $1 in

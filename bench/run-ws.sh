@@ -62,60 +62,27 @@ else
   WARMUP=2; DURATION=10; IDLE_CONNECTIONS=10000; IDLE_HOLD=10
 fi
 
-for tool in jq node taskset ss; do
-  command -v "$tool" >/dev/null || die "needs $tool"
-done
+require_tools jq node taskset ss
 
 BUILD_DIR=build/release
 LOADGEN=$BUILD_DIR/bench/sb-loadgen
 SWITCHBOARD=$BUILD_DIR/switchboard
 
 # --- build -------------------------------------------------------------------------
-if ((BUILD)); then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    log "configuring the release tree (cmake --preset release)"
-    cmake --preset release >&2
-  fi
-  log "building the release tree (cmake --build $BUILD_DIR)"
-  if ! cmake --build "$BUILD_DIR" >&2; then
-    # Other parts of the tree may be mid-edit; the benchmark needs only these two.
-    log "the full build failed; building only sb-loadgen and switchboard"
-    cmake --build "$BUILD_DIR" --target sb-loadgen >&2 || die "cannot build sb-loadgen"
-    cmake --build "$BUILD_DIR" --target switchboard >&2 || log "cannot build switchboard"
-  fi
-fi
+if ((BUILD)); then build_targets sb-loadgen switchboard; fi
 [[ -x $LOADGEN ]] || die "$LOADGEN is missing (run without --no-build)"
 
 # --- servers -------------------------------------------------------------------------
 switchboard_ready() { [[ -x $SWITCHBOARD ]] && [[ $("$SWITCHBOARD" --help 2>&1) == *--ws-echo* ]]; }
 node_ready() { [[ -f node_modules/ws/package.json ]]; }
 
-if [[ -z $SERVERS ]]; then
-  SERVERS=""
-  if switchboard_ready; then SERVERS="switchboard"; else log "skipping switchboard: $SWITCHBOARD has no --ws-echo yet"; fi
-  if node_ready; then SERVERS="${SERVERS:+$SERVERS,}node"; else log "skipping node: run npm ci first"; fi
-fi
-[[ -n $SERVERS ]] || die "no server to benchmark"
-IFS=, read -r -a SERVER_LIST <<<"$SERVERS"
+choose_servers "$SWITCHBOARD has no --ws-echo (build the switchboard target)" "node_modules/ws is missing (npm ci)"
 IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
-for s in "${SERVER_LIST[@]}"; do
-  case $s in
-    switchboard) switchboard_ready || die "$SWITCHBOARD does not list --ws-echo in --help" ;;
-    node) node_ready || die "node_modules/ws is missing (npm ci)" ;;
-    *) die "unknown server $s" ;;
-  esac
-done
 
 setup_pinning
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-OUT=${OUT:-build/bench-results/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-log "raw results in $OUT"
-
-SERVER_PID=""
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+# Both servers (and sb-loadgen) hold up to $IDLE_CONNECTIONS sockets.
+begin_runs ws $IDLE_CONNECTIONS
 
 server_command() {  # name port
   case $1 in

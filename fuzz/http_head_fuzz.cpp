@@ -10,6 +10,9 @@
 //     when complete is reported;
 //   - a request that completes has a method and a target, version 10 or 11, a body
 //     within the limit, and a Content-Length body of exactly that length;
+//   - a complete request's http::RequestHead (the copy a long-lived connection keeps)
+//     holds the same target, query and headers as the request, and the same first
+//     value for any header name asked in any case;
 //   - where the stream is cut cannot change the result: the chosen reads and the
 //     whole input at once give the same requests (contents and bytes consumed) and
 //     refuse the same ones. The reason for a refusal may differ (a request both
@@ -27,6 +30,7 @@
 //   rest    the byte stream.
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -131,6 +135,16 @@ std::vector<Parsed> run(std::string_view stream, const std::vector<std::size_t>&
     parsed.keep_alive = request.keep_alive();
     for (auto [n, v] : request.headers()) parsed.headers.emplace_back(n, v);
     if (parsed.complete) {
+      const http::RequestHead head(request);
+      check(head.target() == request.target());
+      check(head.query() == request.query());
+      check(head.headers() == request.headers());
+      for (auto [name, value] : request.headers()) {
+        std::string upper(name);
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        check(head.header(upper) == request.header(name));
+      }
+      check(head.header("X-Not-Sent-By-The-Fuzzer-\x01") == request.header("X-Not-Sent-By-The-Fuzzer-\x01"));
       check(!parsed.method.empty());
       check(!parsed.target.empty());
       check(parsed.version == 10 || parsed.version == 11);
