@@ -99,7 +99,7 @@ SCENARIO_LIST=(chat)
 setup_pinning
 
 # Both servers (and sb-loadgen) hold up to $CLIENTS sockets.
-begin_runs chat $CLIENTS
+begin_runs chat "$CLIENTS"
 
 server_command() {  # name port
   case $1 in

@@ -92,7 +92,7 @@ IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
 setup_pinning
 
 # Both servers (and sb-loadgen) hold up to $IDLE_CONNECTIONS sockets.
-begin_runs sio $IDLE_CONNECTIONS
+begin_runs sio "$IDLE_CONNECTIONS"
 
 server_command() {  # name port
   case $1 in
