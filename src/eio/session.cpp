@@ -210,7 +210,7 @@ void Session::on_poll(Reply reply) {
     // before a forced close and the close packet), or the noop a GET that raced the
     // client's own close packet would have had.
     awaiting_last_poll_ = false;
-    upgrade_or_linger_timer_.cancel();
+    cancel_upgrade_or_linger();
     pending_get_ = std::make_unique<Reply>(std::move(reply));
     flush_poll(PacketType::noop);
     forget();  // may free this session
@@ -287,7 +287,7 @@ void Session::on_probe_socket(ws::detail::Socket& socket) {
     return;
   }
   probe_ = &socket;
-  loop_->schedule_timer(upgrade_or_linger_timer_, server_.options.upgrade_timeout);
+  arm_upgrade_or_linger(server_.options.upgrade_timeout);
 }
 
 void Session::on_websocket_message(ws::detail::Socket& socket, std::string_view payload, bool binary) {
@@ -315,7 +315,7 @@ void Session::on_websocket_message(ws::detail::Socket& socket, std::string_view 
 }
 
 void Session::finish_upgrade() {
-  upgrade_or_linger_timer_.cancel();
+  upgrade_or_linger_timer_.reset();  // (not called from the timer's own callback)
   // A GET still pending gets a noop; from here every packet goes by WebSocket, in the
   // order queued.
   if (pending_get_) flush_poll(PacketType::noop);
@@ -330,10 +330,21 @@ void Session::finish_upgrade() {
 }
 
 void Session::abandon_probe() {
-  upgrade_or_linger_timer_.cancel();
+  cancel_upgrade_or_linger();
   ws::detail::Socket* probe = std::exchange(probe_, nullptr);
   probed_ = false;
   if (probe) probe->start_close(1000, {});
+}
+
+void Session::arm_upgrade_or_linger(std::chrono::milliseconds delay) {
+  if (!upgrade_or_linger_timer_) {
+    upgrade_or_linger_timer_ = std::make_unique<net::TimerWheel::Timer>(&Session::on_upgrade_or_linger_timer, this);
+  }
+  loop_->schedule_timer(*upgrade_or_linger_timer_, delay);
+}
+
+void Session::cancel_upgrade_or_linger() {
+  if (upgrade_or_linger_timer_) upgrade_or_linger_timer_->cancel();
 }
 
 void Session::on_upgrade_or_linger_timer(void* self) {
@@ -349,7 +360,7 @@ void Session::on_upgrade_or_linger_timer(void* self) {
 
 void Session::on_websocket_closed(ws::detail::Socket& socket) {
   if (&socket == probe_) {
-    upgrade_or_linger_timer_.cancel();
+    cancel_upgrade_or_linger();
     probe_ = nullptr;
     probed_ = false;
     return;
@@ -457,7 +468,7 @@ void Session::close(std::string_view reason) {
   auto self = shared_from_this();  // the thread's map may hold the last reference
   state_ = State::closed;
   heartbeat_timer_.cancel();
-  upgrade_or_linger_timer_.cancel();
+  cancel_upgrade_or_linger();
   std::string why(reason);
   // What is queued goes out before the transport closes ("forced close" flushes).
   if (websocket_lost_) {
@@ -500,7 +511,7 @@ void Session::close(std::string_view reason) {
   if (awaiting_last_poll_) {
     // Stays findable for the client's next GET (see on_poll): a moment for one that
     // raced the client's own close packet, longer for the close packet to deliver.
-    loop_->schedule_timer(upgrade_or_linger_timer_, why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
+    arm_upgrade_or_linger(why == "transport close" ? std::chrono::seconds(1) : std::chrono::seconds(10));
   } else {
     forget();
   }

@@ -157,6 +157,8 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   bool timed_out();
   static void on_heartbeat_timer(void* self);
   static void on_upgrade_or_linger_timer(void* self);
+  void arm_upgrade_or_linger(std::chrono::milliseconds delay);
+  void cancel_upgrade_or_linger();
   void finish_upgrade();
   void abandon_probe();
 
@@ -180,7 +182,8 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   // session has them): the next ping, then the pong it awaits (v3: the client's next
   // ping); the upgrade's deadline while open, then how long a closed session lingers.
   net::TimerWheel::Timer heartbeat_timer_{&Session::on_heartbeat_timer, this};
-  net::TimerWheel::Timer upgrade_or_linger_timer_{&Session::on_upgrade_or_linger_timer, this};
+  // Out of line, made when first armed: a WebSocket-only session never needs it.
+  std::unique_ptr<net::TimerWheel::Timer> upgrade_or_linger_timer_;
   bool awaiting_pong_ = false;
   bool awaiting_last_poll_ = false;  // closed by the client's close packet, no GET seen
   bool websocket_lost_ = false;      // the WebSocket transport closed under the session
