@@ -216,9 +216,9 @@ std::shared_ptr<NamespaceState> ServerState::resolve(const std::string& name, co
   return nullptr;
 }
 
-std::shared_ptr<Client> client_of(eio::Socket& conn) {
+Client* client_of(eio::Socket& conn) {
   auto* client = std::any_cast<std::shared_ptr<Client>>(&conn.user_data());
-  return client ? *client : nullptr;
+  return client ? client->get() : nullptr;
 }
 
 void ServerState::on_engine_connection(eio::Socket& conn) {
@@ -681,15 +681,16 @@ Server::Server(http::Server& http, ServerOptions options) : state_(std::make_sha
   state_->options = std::move(options);
   state_->engine = std::make_unique<eio::Server>(http, state_->options.engine);
   state_->engine->on_connection([state = state_.get()](eio::Socket& conn) { state->on_engine_connection(conn); });
-  // A session's Client is its user data; the callback holds it for the call.
+  // A session's Client is its user data, so it lives as long as the session, which
+  // Engine.IO keeps alive while it calls back: no reference count taken per message.
   state_->engine->on_message([](eio::Socket& conn, std::string_view data, bool binary) {
-    if (auto client = detail::client_of(conn)) client->on_message(data, binary);
+    if (auto* client = detail::client_of(conn)) client->on_message(data, binary);
   });
   state_->engine->on_close([](eio::Socket& conn, std::string_view reason) {
-    if (auto client = detail::client_of(conn)) client->on_close(reason);
+    if (auto* client = detail::client_of(conn)) client->on_close(reason);
   });
   state_->engine->on_upgrade([](eio::Socket& conn) {
-    if (auto client = detail::client_of(conn)) client->on_upgrade();
+    if (auto* client = detail::client_of(conn)) client->on_upgrade();
   });
   of("/");
 }

@@ -257,7 +257,7 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
 };
 
 // The Client of an Engine.IO session (its user data), or null before it has one.
-std::shared_ptr<Client> client_of(eio::Socket& conn);
+Client* client_of(eio::Socket& conn);
 
 // A fresh Socket.IO id: 88 random bits, base64url (15 characters).
 std::string make_socket_id();
