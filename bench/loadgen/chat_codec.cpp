@@ -2,10 +2,10 @@
 
 #include <charconv>
 
+#include "hex.hpp"
+
 namespace switchboard::loadgen {
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 constexpr std::string_view new_message_head = R"(2["new-message",)";
 constexpr std::string_view user_typing_head = R"(2["user-typing",{"userId":")";
@@ -15,23 +15,8 @@ constexpr std::string_view message_id_head = R"({"id":")";
 constexpr std::size_t message_id_digits = 32;
 
 void append_hex(std::string& out, std::uint64_t value, int digits) {
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += hex_digits[(value >> shift) & 0xf];
-}
-
-bool parse_hex(std::string_view text, std::uint64_t& value) noexcept {
-  value = 0;
-  for (char c : text) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    value = value << 4 | digit;
-  }
-  return true;
+  out.resize(out.size() + static_cast<std::size_t>(digits));
+  write_hex(out.data() + out.size() - digits, value, digits);
 }
 
 void append_number(std::string& out, std::uint64_t value) {

@@ -12,13 +12,12 @@
 
 #include "clock.hpp"
 #include "ramp.hpp"
+#include "hex.hpp"
 #include "scenario.hpp"
 #include "worker.hpp"
 
 namespace switchboard::loadgen {
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 class EchoScenario final : public Scenario {
  public:
@@ -109,7 +108,7 @@ class EchoScenario final : public Scenario {
       return;
     }
     auto bits = static_cast<std::uint64_t>(time);
-    for (int i = 15; i >= 0; --i, bits >>= 4) out[i] = std::byte(hex_digits[bits & 0xf]);
+    write_hex(reinterpret_cast<char*>(out), bits, 16);
     pattern.fill(out + 16, size - 16);
     for (std::size_t i = 16; i < size; ++i) {
       out[i] = std::byte('a' + std::to_integer<unsigned>(out[i]) % 26);

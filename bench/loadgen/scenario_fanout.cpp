@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "hex.hpp"
 #include "ramp.hpp"
 #include "scenario.hpp"
 #include "worker.hpp"
@@ -24,30 +25,15 @@
 namespace switchboard::loadgen {
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
 constexpr std::uint64_t no_message_yet = std::numeric_limits<std::uint64_t>::max();
 // A publisher that fell this far behind its schedule sends no more than this per turn.
 constexpr std::uint64_t max_publications_per_turn = 10'000;
 
-void put_hex(std::byte* out, std::uint64_t value) {
-  for (int i = 15; i >= 0; --i, value >>= 4) out[i] = std::byte(hex_digits[value & 0xf]);
-}
+// The payload's numbers: 16 hex digits each.
+void put_hex(std::byte* out, std::uint64_t value) { write_hex(reinterpret_cast<char*>(out), value, 16); }
 
 bool get_hex(const std::byte* in, std::uint64_t& value) {
-  value = 0;
-  for (int i = 0; i < 16; ++i) {
-    auto c = std::to_integer<char>(in[i]);
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    value = value << 4 | digit;
-  }
-  return true;
+  return parse_hex(std::string_view(reinterpret_cast<const char*>(in), 16), value);
 }
 
 std::byte filler(std::uint64_t seq, std::size_t i) {
