@@ -7,38 +7,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "core/utf8.hpp"
+
 namespace switchboard::app {
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
-
-// The length of the well-formed UTF-8 sequence at the start of `text` (the Unicode
-// Standard, table 3-7), or 0 if its first byte does not start one.
-std::size_t utf8_sequence_length(std::string_view text) noexcept {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(0);
-  std::size_t length;
-  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // no overlongs
-    if (lead == 0xED) high = 0x9F;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // no overlongs
-    if (lead == 0xF4) high = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  if (byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
 
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
@@ -140,7 +114,7 @@ void append_json_escaped(std::string_view text, std::string& out) {
       ++i;
       continue;
     }
-    std::size_t length = utf8_sequence_length(text.substr(i));
+    std::size_t length = core::utf8_sequence_length(text.substr(i));
     if (length == 0) {
       out += "\\ufffd";
       ++i;

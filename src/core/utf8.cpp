@@ -171,6 +171,16 @@ bool Utf8Validator::feed(std::string_view bytes) noexcept {
   return true;
 }
 
+std::size_t utf8_sequence_length(std::string_view text) noexcept {
+  unsigned s = accept;
+  for (std::size_t i = 0; i < text.size() && i < 4; ++i) {
+    s = transitions[s * 16 + byte_classes[static_cast<unsigned char>(text[i])]];
+    if (s == reject) return 0;
+    if (s == accept) return i + 1;
+  }
+  return 0;
+}
+
 bool is_valid_utf8(std::string_view text) noexcept {
   Utf8Validator validator;
   return validator.feed(text) && validator.complete();

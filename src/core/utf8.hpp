@@ -7,6 +7,7 @@
 //
 // Thread safety: none needed; a validator belongs to one message of one connection.
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -32,5 +33,9 @@ class Utf8Validator {
 
 // The whole of `text` is valid UTF-8.
 bool is_valid_utf8(std::string_view text) noexcept;
+
+// The length (1 to 4) of the well-formed character `text` starts with, or 0 when it
+// starts with none (an invalid or a cut-off sequence, or empty text).
+std::size_t utf8_sequence_length(std::string_view text) noexcept;
 
 }  // namespace switchboard::core

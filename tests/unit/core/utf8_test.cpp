@@ -259,6 +259,31 @@ TEST(Utf8, AllStringsUpToThreeBytesMatchTheReference) {
   }
 }
 
+// utf8_sequence_length: the shortest prefix the reference calls valid, or 0 when no
+// prefix of up to four bytes is — for every first and second byte, with the third and
+// fourth drawn from the bytes on each side of every range boundary.
+TEST(Utf8, SequenceLengthIsTheShortestValidPrefix) {
+  const int edges[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xf4, 0xf5};
+  auto expected = [](std::string_view s) -> std::size_t {
+    for (std::size_t n = 1; n <= s.size() && n <= 4; ++n) {
+      if (reference(s.substr(0, n)).valid) return n;
+    }
+    return 0;
+  };
+  EXPECT_EQ(utf8_sequence_length(""), 0u);
+  char s[4];
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; ++b)
+      for (int c : edges)
+        for (int d : edges) {
+          s[0] = char(a), s[1] = char(b), s[2] = char(c), s[3] = char(d);
+          for (std::size_t size = 1; size <= 4; ++size) {
+            std::string_view text(s, size);
+            ASSERT_EQ(utf8_sequence_length(text), expected(text)) << a << ' ' << b << ' ' << c << ' ' << d;
+          }
+        }
+}
+
 // Four-byte strings: every first and second byte, with the third and fourth drawn from
 // the bytes on each side of every range boundary.
 TEST(Utf8, FourByteStringsMatchTheReference) {
