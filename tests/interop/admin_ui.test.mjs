@@ -4,13 +4,13 @@
 // may ask is checked against real chat clients acting meanwhile. The facts come from the
 // package's dist/index.js (npm @socket.io/admin-ui 0.5.1).
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, chatClient, connected, connectError, repoRoot, withTimeout } from './helpers.mjs';
+import { startServer, chatClientsClosedAfterEach, connected, connectError, repoRoot, withTimeout } from './helpers.mjs';
 
 // "changeit", hashed with bcrypt: the example of the package's README.
 const HASH = '$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS';
@@ -18,16 +18,10 @@ const PASSWORD = 'changeit';
 const ALL_FEATURES = ['EMIT', 'JOIN', 'LEAVE', 'DISCONNECT', 'MJOIN', 'MLEAVE', 'MDISCONNECT', 'AGGREGATED_EVENTS',
   'ALL_EVENTS'];
 
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 function client(server, nsp, opts = {}) {
-  const socket = chatClient(server.url(nsp), opts);
-  sockets.add(socket);
-  return socket;
+  return openClient(server.url(nsp), opts);
 }
 
 // As the UI connects: both transports, credentials, no reconnection.
@@ -317,7 +311,7 @@ describe('admin UI configuration', () => {
       assert.deepEqual(config.supportedFeatures, ALL_FEATURES);
       assert.equal(ui.received('session').length, 0);
     } finally {
-      for (const s of sockets) s.disconnect();
+      openClient.closeAll();
       await server.stop();
     }
   });
@@ -349,7 +343,7 @@ describe('admin UI configuration', () => {
       assert.equal(error.message, 'Invalid namespace');
       assert.equal((await fetch(server.url('/admin/'))).status, 404);
     } finally {
-      for (const s of sockets) s.disconnect();
+      openClient.closeAll();
       await server.stop();
     }
   });

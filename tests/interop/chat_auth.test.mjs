@@ -5,25 +5,19 @@
 // the socket's user (id, name; room user:<id>). A token that expires on a live
 // connection ends it unless refresh-token gave a new one.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, chatClient, connected, connectError, signJwt, nowSeconds, tempDir } from './helpers.mjs';
+import { startServer, chatClientsClosedAfterEach, connected, connectError, signJwt, nowSeconds, tempDir } from './helpers.mjs';
 
 const SECRET = 'a-test-secret-of-some-length-0123456789';
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 function client(server, token, { nsp = '/', transports = ['websocket'] } = {}) {
-  const socket = chatClient(server.url(nsp), { transports, auth: token === undefined ? {} : { token } });
-  sockets.add(socket);
-  return socket;
+  return openClient(server.url(nsp), { transports, auth: token === undefined ? {} : { token } });
 }
 
 async function refused(server, token, opts) {

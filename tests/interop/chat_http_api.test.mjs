@@ -3,21 +3,16 @@
 // requests get JSON errors with the right status (400 naming the field, 401, 404, 413 —
 // the last found by the HTTP layer, answered in JSON too, and readable by fetch).
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, chatClient, connected, httpExchange } from './helpers.mjs';
+import { startServer, chatClientsClosedAfterEach, connected, httpExchange } from './helpers.mjs';
 
 const KEY = 'test-api-key';
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 async function member(server, nsp, room) {
-  const socket = chatClient(server.url(nsp), { transports: ['websocket'] });
-  sockets.add(socket);
+  const socket = openClient(server.url(nsp), { transports: ['websocket'] });
   await connected(socket);
   if (room) await socket.request('join-room', room);
   return socket;

@@ -3,20 +3,15 @@
 // broadcast), the socket gets at least one "rate-limited", and it stays connected.
 // Per-event limits (--rate-limit-event) add a bucket of the event's own: both must pass.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, chatClient, connected } from './helpers.mjs';
+import { startServer, chatClientsClosedAfterEach, connected } from './helpers.mjs';
 
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 async function join(server, room, transports = ['websocket']) {
-  const socket = chatClient(server.url('/'), { transports });
-  sockets.add(socket);
+  const socket = openClient(server.url('/'), { transports });
   await connected(socket);
   assert.deepEqual(await socket.request('join-room', room), { success: true });
   return socket;

@@ -3,22 +3,16 @@
 // events in/out and their rates); with an API key the namespace needs it in auth. The
 // page's files are served from web/ by --static.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServer, chatClient, connected, connectError, repoRoot, withTimeout } from './helpers.mjs';
+import { startServer, chatClientsClosedAfterEach, connected, connectError, repoRoot, withTimeout } from './helpers.mjs';
 
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 function client(server, nsp, opts = {}) {
-  const socket = chatClient(server.url(nsp), { transports: ['websocket'], ...opts });
-  sockets.add(socket);
-  return socket;
+  return openClient(server.url(nsp), { transports: ['websocket'], ...opts });
 }
 
 /** Resolves to the first `stats` (from now on) that `pred` accepts. */

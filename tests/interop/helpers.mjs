@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { afterEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -650,6 +651,26 @@ export function chatClient(url, opts = {}) {
   };
   socket.request = (event, ...args) => withTimeout(socket.emitWithAck(event, ...args), 5000, `the ack of "${event}"`);
   return socket;
+}
+
+/**
+ * For a test file whose chat clients all go at the end of each test: call it once at the
+ * top level; the function it returns opens a chatClient that is disconnected after the
+ * test that opened it (or earlier, by its closeAll(): before a test stops its own server).
+ */
+export function chatClientsClosedAfterEach() {
+  const sockets = new Set();
+  const open = (url, opts) => {
+    const socket = chatClient(url, opts);
+    sockets.add(socket);
+    return socket;
+  };
+  open.closeAll = () => {
+    for (const s of sockets) s.disconnect();
+    sockets.clear();
+  };
+  afterEach(open.closeAll);
+  return open;
 }
 
 /** Resolves with the socket once connected; rejects with the connect_error. */

@@ -5,23 +5,17 @@
 // drops, handshake failures by reason, loop lag, a slow consumer's disconnect — with the
 // official socket.io-client.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startServer, chatClient, connected, connectError, httpExchange, withTimeout, signJwt, WebSocket,
+  startServer, chatClientsClosedAfterEach, connected, connectError, httpExchange, withTimeout, signJwt, WebSocket,
 } from './helpers.mjs';
 
-const sockets = new Set();
-afterEach(() => {
-  for (const s of sockets) s.disconnect();
-  sockets.clear();
-});
+const openClient = chatClientsClosedAfterEach();
 
 function client(server, nsp, opts = {}) {
-  const socket = chatClient(server.url(nsp), opts);
-  sockets.add(socket);
-  return socket;
+  return openClient(server.url(nsp), opts);
 }
 
 /**
@@ -192,7 +186,6 @@ describe('/metrics', () => {
 
     // Gone again: the gauges come back down.
     for (const s of [alice, bob, carol]) s.disconnect();
-    sockets.clear();
     await withTimeout((async () => {
       for (;;) {
         const now = await scrape(server);
@@ -225,7 +218,6 @@ describe('/metrics', () => {
     })(), 5000, 'the upgraded session to count as websocket');
     assertMoved(before, after, { [conn('websocket')]: 1, [conn('polling')]: 0 });
     upgrader.disconnect();
-    sockets.delete(upgrader);
     await withTimeout((async () => {
       for (;;) {
         const now = await scrape(server);
