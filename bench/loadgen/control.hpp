@@ -6,10 +6,12 @@
 namespace switchboard::loadgen {
 
 enum class Phase {
-  ramp,     // opening connections
-  warmup,   // load runs, nothing is recorded
-  measure,  // the measured window: latencies are recorded
-  done,     // the window closed: scenarios send nothing new
+  ramp,       // opening connections (idle: the first half of them)
+  halfway,    // idle: the first half is open; nothing opens while the server settles and is sampled
+  ramp_rest,  // idle: opening the second half
+  warmup,     // load runs, nothing is recorded
+  measure,    // the measured window: latencies are recorded
+  done,       // the window closed: scenarios send nothing new
 };
 
 struct Control {

@@ -3,8 +3,9 @@
 // spent (CPU, RSS) doing it. See bench/README.md.
 //
 // The main thread only keeps time: it starts the workers, moves the run through its
-// phases (ramp → warmup → measure → done), prints progress each second, samples /proc
-// at the edges of the measured window, and reports at the end.
+// phases (ramp → warmup → measure → done; idle: ramp → halfway → ramp_rest → measure →
+// done), prints progress each second, samples /proc at the edges of the measured window
+// (idle: also halfway), and reports at the end.
 
 #include <csignal>
 #include <cstdio>
@@ -22,6 +23,10 @@
 
 namespace switchboard::loadgen {
 namespace {
+
+// idle: how long the server gets, once the first half is open, to finish their
+// handshakes and free what those left behind, before it is sampled halfway.
+constexpr double halfway_settle_s = 1.0;
 
 // Thousands of sockets need more than the usual soft limit of 1,024 descriptors.
 void raise_file_limit(const Options& options) {
@@ -43,13 +48,17 @@ class Run {
   explicit Run(const Options& options) : options_(options), factory_(make_transport_factory(options)) {
     if (options.scenario == ScenarioKind::fanout) publisher_factory_ = make_publisher_factory(options);
     unsigned total = options.scenario == ScenarioKind::connect ? options.concurrency : options.connections;
+    // idle: the first half, ceil(total / 2), shared out as the total is; no worker's part
+    // of it exceeds its share.
+    first_half_ = (total + 1) / 2;
     unsigned first = 0;  // chat: the number of this worker's first client
     for (unsigned i = 0; i < options.threads; ++i) {
       unsigned share = total / options.threads + (i < total % options.threads ? 1 : 0);
+      unsigned first_half_share = first_half_ / options.threads + (i < first_half_ % options.threads ? 1 : 0);
       std::unique_ptr<Scenario> scenario;
       switch (options.scenario) {
         case ScenarioKind::echo: scenario = make_echo_scenario(options, share, i); break;
-        case ScenarioKind::idle: scenario = make_idle_scenario(options, share); break;
+        case ScenarioKind::idle: scenario = make_idle_scenario(options, share, first_half_share); break;
         case ScenarioKind::connect: scenario = make_connect_scenario(options, share); break;
         case ScenarioKind::fanout:
           scenario = make_fanout_scenario(options, share, i, fanout_, *publisher_factory_);
@@ -94,7 +103,8 @@ class Run {
       std::int64_t now = now_ns();
       std::int64_t wake_at = next_tick;
       // While opening, look often: the warmup (or the idle hold) starts when all are open.
-      if (phase == Phase::ramp) wake_at = std::min(wake_at, now + 20 * ns_per_ms);
+      if (phase == Phase::ramp || phase == Phase::ramp_rest) wake_at = std::min(wake_at, now + 20 * ns_per_ms);
+      if (phase == Phase::halfway) wake_at = std::min(wake_at, phase_start + seconds(halfway_settle_s));
       if (phase == Phase::warmup) wake_at = std::min(wake_at, phase_start + seconds(options_.warmup_s));
       if (phase == Phase::measure && options_.duration_s > 0) {
         wake_at = std::min(wake_at, window_start_ + seconds(options_.duration_s));
@@ -116,15 +126,27 @@ class Run {
         if (phase != Phase::measure) start_window(now);
         break;
       }
-      if (phase == Phase::ramp) {
+      if (phase == Phase::ramp || phase == Phase::ramp_rest) {
         std::uint64_t resolved = stats.opened + stats.connect_failures + stats.handshake_failures;
-        bool timed_out = now - start >= seconds(options_.ramp_timeout_s);
+        // The halfway pause is not time spent opening.
+        std::int64_t opening = now - start - halfway_pause_ns_;
+        bool timed_out = opening >= seconds(options_.ramp_timeout_s);
         // chat: and every open client's join answered, so that each message reaches the
         // whole room from the first on.
         bool joined = options_.scenario != ScenarioKind::chat ||
                       chat_.joins_settled.load(std::memory_order_relaxed) >= stats.opened;
-        if ((resolved >= options_.sessions() && joined) || timed_out) {
-          result_.ramp_s = static_cast<double>(now - start) / ns_per_s;
+        bool opening_first_half = options_.scenario == ScenarioKind::idle && phase == Phase::ramp;
+        // If none of the first half opened, the server is not there: the branch below ends the run.
+        if (opening_first_half && resolved >= first_half_ && stats.opened > 0 && !timed_out) {
+          std::fprintf(stderr, "half open: %llu of %u connections open after %.2f s (%llu failed)\n",
+                       static_cast<unsigned long long>(stats.open_now), options_.sessions(),
+                       static_cast<double>(opening) / ns_per_s,
+                       static_cast<unsigned long long>(stats.connect_failures + stats.handshake_failures));
+          phase = Phase::halfway;
+          phase_start = now;
+          control_.phase.store(phase);
+        } else if ((resolved >= (opening_first_half ? first_half_ : options_.sessions()) && joined) || timed_out) {
+          result_.ramp_s = static_cast<double>(opening) / ns_per_s;
           result_.all_opened = stats.opened >= options_.sessions();
           std::fprintf(stderr, "%s: %llu of %u connections open after %.2f s (%llu failed)\n",
                        result_.all_opened ? "all open" : "ramp ended",
@@ -150,6 +172,16 @@ class Run {
             phase_start = now;
             control_.phase.store(phase);
           }
+        }
+      } else if (phase == Phase::halfway) {
+        if (now - phase_start >= seconds(halfway_settle_s)) {
+          result_.open_at_half = stats.open_now;
+          if (options_.server_pid) result_.server_half = sample_process(*options_.server_pid);
+          halfway_pause_ns_ = now - phase_start;
+          phase = Phase::ramp_rest;
+          control_.phase.store(phase);
+          // Now rather than at their next 100 ms epoll timeout, which would count as ramp time.
+          for (auto& worker : workers_) worker->wake();
         }
       } else if (phase == Phase::warmup) {
         if (now - phase_start >= seconds(options_.warmup_s)) {
@@ -207,7 +239,7 @@ class Run {
                 const StatsSnapshot& before, std::int64_t interval) {
     if (!options_.progress) return;
     double per_s = static_cast<double>(ns_per_s) / static_cast<double>(interval > 0 ? interval : 1);
-    static constexpr const char* names[] = {"ramp", "warmup", "measure", "done"};
+    static constexpr const char* names[] = {"ramp", "halfway", "ramp", "warmup", "measure", "done"};
     char rate[64] = "";
     if (options_.scenario == ScenarioKind::chat) {
       ChatCounts counts = chat_.snapshot();
@@ -242,6 +274,8 @@ class Run {
   RunResult result_;
   StatsSnapshot window_stats_;
   std::int64_t window_start_ = 0;
+  unsigned first_half_ = 0;             // idle: connections opened before the halfway sample
+  std::int64_t halfway_pause_ns_ = 0;  // idle: time spent halfway, opening nothing
   double self_cpu_start_ = 0;
   double self_wait_start_ = -1;
 };

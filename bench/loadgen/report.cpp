@@ -17,10 +17,22 @@ struct Derived {
   std::optional<double> per_server_cpu_s;    // primary count / server CPU seconds
   std::optional<double> rss_per_connection;       // idle
   std::optional<double> anon_rss_per_connection;  // idle: private memory only
+  // idle: the same between the halfway sample and the end, per connection opened in
+  // between: what a further connection costs, without a fresh server's one-time costs
+  std::optional<double> marginal_rss_per_connection;
+  std::optional<double> marginal_anon_rss_per_connection;
   std::optional<double> server_wait_share;   // run-queue wait ÷ window
   std::optional<double> self_wait_share;
   std::uint64_t open_at_end = 0;
 };
+
+// Memory growth between two samples ÷ the connections added between them; nullopt when
+// either sample lacks the figure or no connection was added.
+std::optional<double> growth_per_connection(long long bytes_before, long long bytes_after,
+                                            std::uint64_t open_before, std::uint64_t open_after) {
+  if (bytes_before < 0 || bytes_after < 0 || open_after <= open_before) return std::nullopt;
+  return static_cast<double>(bytes_after - bytes_before) / static_cast<double>(open_after - open_before);
+}
 
 Derived derive(const Options& options, const RunResult& r) {
   Derived d;
@@ -65,6 +77,14 @@ Derived derive(const Options& options, const RunResult& r) {
     if (r.server_before->anon_rss_bytes >= 0 && r.server_end->anon_rss_bytes >= 0) {
       d.anon_rss_per_connection = static_cast<double>(r.server_end->anon_rss_bytes - r.server_before->anon_rss_bytes) /
                                   static_cast<double>(d.open_at_end);
+    }
+  }
+  if (options.scenario == ScenarioKind::idle && r.server_half && r.open_at_half && r.server_end) {
+    d.marginal_rss_per_connection = growth_per_connection(r.server_half->rss_bytes, r.server_end->rss_bytes,
+                                                          *r.open_at_half, d.open_at_end);
+    if (d.marginal_rss_per_connection) {
+      d.marginal_anon_rss_per_connection = growth_per_connection(
+          r.server_half->anon_rss_bytes, r.server_end->anon_rss_bytes, *r.open_at_half, d.open_at_end);
     }
   }
   return d;
@@ -219,6 +239,14 @@ void print_summary(const Options& options, const RunResult& r) {
     if (d.anon_rss_per_connection) std::fprintf(stderr, " (%.0f of them private)", *d.anon_rss_per_connection);
     std::fprintf(stderr, "\n");
   }
+  if (d.marginal_rss_per_connection) {
+    std::fprintf(stderr, "marginal RSS   %.0f bytes per further connection", *d.marginal_rss_per_connection);
+    if (d.marginal_anon_rss_per_connection) {
+      std::fprintf(stderr, " (%.0f private)", *d.marginal_anon_rss_per_connection);
+    }
+    std::fprintf(stderr, ", between %llu and %llu open\n", static_cast<unsigned long long>(*r.open_at_half),
+                 static_cast<unsigned long long>(d.open_at_end));
+  }
   double self_share = r.window_s > 0 ? r.self_cpu_s / r.window_s : 0;
   std::fprintf(stderr, "load generator %.1f%% CPU over %u thread(s)\n", self_share * 100, options.threads);
   // Time runnable but not running: another process had the CPU. A benchmark wants ~0.
@@ -309,12 +337,17 @@ void print_json(const Options& options, const RunResult& r) {
   j.number("server_cpu_share", d.server_cpu_share);
   j.number("per_server_cpu_s", d.per_server_cpu_s);
   j.number("server_rss_before_bytes", rss(r.server_before));
+  j.number("server_rss_half_bytes", rss(r.server_half));
+  j.number("open_at_half", r.open_at_half ? std::optional<double>(static_cast<double>(*r.open_at_half))
+                                          : std::nullopt);
   j.number("server_rss_open_bytes", rss(r.server_open));
   j.number("server_rss_start_bytes", rss(r.server_start));
   j.number("server_rss_end_bytes", rss(r.server_end));
   j.number("server_rss_peak_bytes", peak_rss(r.server_end));
   j.number("server_rss_per_connection_bytes", d.rss_per_connection);
   j.number("server_anon_rss_per_connection_bytes", d.anon_rss_per_connection);
+  j.number("server_rss_marginal_per_connection_bytes", d.marginal_rss_per_connection);
+  j.number("server_anon_rss_marginal_per_connection_bytes", d.marginal_anon_rss_per_connection);
   j.number("loadgen_cpu_share", r.window_s > 0 ? r.self_cpu_s / r.window_s : 0.0);
   j.number("server_runqueue_wait_share", d.server_wait_share);
   j.number("loadgen_runqueue_wait_share", d.self_wait_share);

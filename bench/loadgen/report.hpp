@@ -24,6 +24,10 @@ struct RunResult {
   double self_cpu_s = 0;       // the load generator's CPU time inside the window
   double self_wait_s = -1;     // the load generator's run-queue wait inside the window
   std::optional<ProcSample> server_before;  // before the first connection
+  // idle: once the first half of the connections was open and the server had settled,
+  // and how many were open then
+  std::optional<ProcSample> server_half;
+  std::optional<std::uint64_t> open_at_half;
   std::optional<ProcSample> server_open;    // idle: when all connections were open
   std::optional<ProcSample> server_start;   // start of the window
   std::optional<ProcSample> server_end;     // end of the window

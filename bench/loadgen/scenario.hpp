@@ -54,7 +54,9 @@ struct ChatShared {
 
 // `share` is this worker's part of --connections (echo, idle) or --concurrency (connect).
 std::unique_ptr<Scenario> make_echo_scenario(const Options& options, unsigned share, unsigned worker);
-std::unique_ptr<Scenario> make_idle_scenario(const Options& options, unsigned share);
+// idle: `first_half_share` of `share` opens before the main thread samples the server
+// halfway (Phase::halfway), the rest after.
+std::unique_ptr<Scenario> make_idle_scenario(const Options& options, unsigned share, unsigned first_half_share);
 std::unique_ptr<Scenario> make_connect_scenario(const Options& options, unsigned share);
 // `publisher` makes the publisher's session (worker 0 only opens one).
 // `first_client` numbers this worker's clients (client i is in room i % --rooms).
