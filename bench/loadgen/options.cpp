@@ -145,7 +145,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--scenario", scenario,
                  "echo: pipelined messages, reports messages/s and round-trip latency;\n"
                  "idle: open --connections and hold them silent for --duration, reports how many\n"
-                 "stayed open and the server's RSS per connection;\n"
+                 "stayed open and the server's RSS per connection; they open in two halves, the\n"
+                 "server sampled 1 s after the first is open, and the growth from there to the end per\n"
+                 "further connection is the marginal cost, without a fresh server's one-time costs\n"
+                 "(code paged in, first heap arenas);\n"
                  "connect: connect + handshake + close in a loop, reports connections/s (Engine.IO:\n"
                  "sessions opened and closed, i.e. handshakes/s; Socket.IO: with CONNECT and DISCONNECT);\n"
                  "fanout (Socket.IO only): --connections members join room \"room\" (handshake query\n"
@@ -239,7 +242,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   app.add_option("--server-pid", options.server_pid,
                  "Server process to watch: its CPU time (utime+stime, /proc/PID/stat) and RSS "
                  "(/proc/PID/status)\nat the start and end of the measured window give its CPU "
-                 "share, the rate per\nserver-CPU-second and, for idle, its RSS per connection");
+                 "share, the rate per\nserver-CPU-second and, for idle, its RSS per connection (and "
+                 "per further connection\nonce half are open)");
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "No progress lines (the summary and the JSON still print)");
 
