@@ -165,7 +165,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "- connect: 64 in progress, each an Engine.IO handshake + CONNECT to \"/\" + its answer + DISCONNECT + Engine.IO close; websocket = upgrade, polling = one keep-alive connection whose requests take turns (handshake GET, CONNECT POST, GET of the answer, DISCONNECT + close POST); ${WARMUP} s warmup, ${DURATION} s window"
   echo "- echo (WebSocket only): 8 \`echo\` events in flight per client, one 32-byte argument: a string (\`42[\"echo\",\"…\"]\`), or binary (\`451-[…]\` + a binary attachment frame); ${WARMUP} s warmup, ${DURATION} s window"
   echo "- fanout: $FANOUT_MEMBERS WebSocket clients in room \"room\" (query room=1); one more client emits \`pub\` (a 32-byte string with its send time) at $FANOUT_RATE/s (\`fanout\`) or as fast as the room drains with at most 8 publications undelivered (\`fanout-max\`); the server emits it to the room as \`msg\`; latency = member's receive time − publisher's send time"
-  echo "- idle: $IDLE_CONNECTIONS WebSocket clients connected (CONNECT answered) and silent for ${IDLE_HOLD} s; (server RSS at the end − RSS of the fresh server) ÷ clients; \"private\" counts RssAnon only (heap and stacks, without the binary's and libraries' pages that first use brings in)"
+  echo "- idle: $IDLE_CONNECTIONS WebSocket clients connected (CONNECT answered) and silent for ${IDLE_HOLD} s; (server RSS at the end − RSS of the fresh server) ÷ clients; \"private\" counts RssAnon only (heap and stacks, without the binary's and libraries' pages that first use brings in); \"marginal\": the clients open in two halves, the server sampled 1 s after the first half is open, and (RSS at the end − RSS then) ÷ clients added since: the cost of one more client, without a fresh server's one-time costs (code paged in, first heap arenas)"
   echo
   echo "| metric | switchboard | node socket.io | switchboard ÷ node |"
   echo "|---|---:|---:|---:|"
@@ -190,6 +190,8 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   fi
   row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: RSS bytes per client (lower is better)" idle server_rss_per_connection_bytes 0
   row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: private (anonymous) bytes per client (lower is better)" idle server_anon_rss_per_connection_bytes 0
+  row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: marginal RSS bytes per further client (lower is better)" idle server_rss_marginal_per_connection_bytes 0
+  row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: marginal private bytes per further client (lower is better)" idle server_anon_rss_marginal_per_connection_bytes 0
   row "idle, $(fmt $IDLE_CONNECTIONS 0) clients: clients still connected at the end" idle open_at_end 0
   echo
   echo "CPU used, and time spent runnable but waiting for a CPU that another process held"

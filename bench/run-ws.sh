@@ -133,7 +133,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "- machine: $CPUS CPUs, $cpu_model, Linux $(uname -r); load average before the runs: $LOAD_BEFORE"
   echo "- node $(node --version), ws $(jq -r .version node_modules/ws/package.json 2>/dev/null || echo '?'); switchboard $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "- server pinned to CPU $SERVER_CPU, sb-loadgen (1 thread) to CPU $LOADGEN_CPU; $RUNS run(s) per cell, median; each run on a fresh server process"
-  echo "- echo: 32-byte binary messages, 8 in flight per connection, ${WARMUP} s warmup, ${DURATION} s window; idle: $IDLE_CONNECTIONS connections held ${IDLE_HOLD} s; connect: 64 concurrent connect+upgrade+close"
+  echo "- echo: 32-byte binary messages, 8 in flight per connection, ${WARMUP} s warmup, ${DURATION} s window; idle: $IDLE_CONNECTIONS connections held ${IDLE_HOLD} s, (server RSS at the end − RSS of the fresh server) ÷ connections, \"private\" counting RssAnon only, \"marginal\" (RSS at the end − RSS 1 s after the first half was open) ÷ connections added since: the cost of one more, without a fresh server's one-time costs (code paged in, first heap arenas); connect: 64 concurrent connect+upgrade+close"
   echo
   echo "| metric | switchboard | node ws | switchboard ÷ node |"
   echo "|---|---:|---:|---:|"
@@ -147,6 +147,8 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   row "echo, 1,000 conns: p99 latency (µs, lower is better)" echo1000 latency_p99_us 0
   row "idle, $IDLE_CONNECTIONS conns: RSS bytes per connection (lower is better)" idle server_rss_per_connection_bytes 0
   row "idle, $IDLE_CONNECTIONS conns: private (anonymous) bytes per connection (lower is better)" idle server_anon_rss_per_connection_bytes 0
+  row "idle, $IDLE_CONNECTIONS conns: marginal RSS bytes per further connection (lower is better)" idle server_rss_marginal_per_connection_bytes 0
+  row "idle, $IDLE_CONNECTIONS conns: marginal private bytes per further connection (lower is better)" idle server_anon_rss_marginal_per_connection_bytes 0
   row "connect: new connections/s" connect connections_per_s 0
   row "connect: new connections per server-CPU-second" connect per_server_cpu_s 0
   echo
