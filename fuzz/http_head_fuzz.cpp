@@ -135,8 +135,9 @@ std::vector<Parsed> run(std::string_view stream, const std::vector<std::size_t>&
     parsed.keep_alive = request.keep_alive();
     for (auto [n, v] : request.headers()) parsed.headers.emplace_back(n, v);
     if (parsed.complete) {
-      const http::RequestHead head(request);
+      const http::RequestHead head(request, request.header("Host"));
       check(head.target() == request.target());
+      check(head.address() == request.header("Host"));
       check(head.query() == request.query());
       check(head.headers() == request.headers());
       for (auto [name, value] : request.headers()) {

@@ -70,6 +70,9 @@ struct ServerOptions {
   std::optional<Cookie> cookie;  // the sid cookie on the handshake response
   std::optional<Cors> cors;      // no CORS headers unless set
   bool allow_eio3 = false;
+  // Take the client address (Handshake::address) from X-Forwarded-For: only behind a
+  // proxy you trust, which sets it.
+  bool trust_proxy = false;
   // Decides whether a handshake (a new session) may proceed; a false return refuses
   // it with 403 {"code":4,"message":"Forbidden"} (or the message set in `error`).
   std::function<bool(const http::Request&, std::string& error)> allow_request;
@@ -80,10 +83,15 @@ struct ServerOptions {
 
 // What the session was opened with (the handshake request), for the layers above.
 struct Handshake {
-  http::RequestHead request;  // the target and headers, one block that copies share
-  std::string address;
-  std::chrono::system_clock::time_point time;
-  bool secure = false;
+  // The target, address, time and headers: one block that copies share.
+  http::RequestHead request;
+
+  // The client's: the peer's, or with ServerOptions::trust_proxy the first of
+  // X-Forwarded-For.
+  std::string_view address() const noexcept { return request.address(); }
+  std::chrono::system_clock::time_point time() const noexcept { return request.time(); }
+  // Always false: Switchboard serves plain HTTP (TLS ends at a proxy in front of it).
+  bool secure() const noexcept { return false; }
 
   std::string_view url() const noexcept { return request.target(); }
   std::string_view query() const noexcept { return request.query(); }

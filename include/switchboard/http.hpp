@@ -6,6 +6,7 @@
 // handle that may be copied and finished later (long-polling) or streamed (SSE), but
 // only on that same loop thread.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -86,9 +87,15 @@ class Request {
 class RequestHead {
  public:
   RequestHead() = default;
+  // `address`: the client's address as the layer above decided it (a trusted proxy's
+  // X-Forwarded-For, say); the peer's by default.
   explicit RequestHead(const Request& request);
+  RequestHead(const Request& request, std::string_view address);
 
   std::string_view target() const noexcept;
+  std::string_view address() const noexcept;
+  // When the head was taken from its request (an Engine.IO handshake's time).
+  std::chrono::system_clock::time_point time() const noexcept;
   std::string_view query() const noexcept;  // without the '?'
   std::optional<std::string> query_param(std::string_view name) const;
   // The first value of a header, or an empty view.
@@ -98,7 +105,7 @@ class RequestHead {
  private:
   struct Layout;
   const Layout* layout() const noexcept;
-  std::shared_ptr<const std::uint32_t[]> block_;  // a Layout, 4-byte aligned
+  std::shared_ptr<const std::uint64_t[]> block_;  // a Layout, 8-byte aligned
 };
 
 class Response {

@@ -294,8 +294,6 @@ struct ServerOptions {
   // A client that joins no namespace within this is disconnected.
   std::chrono::milliseconds connect_timeout{45'000};
   Parser parser = Parser::json;
-  // Take the client address from X-Forwarded-For (only behind a proxy you trust).
-  bool trust_proxy = false;
   // Connection state recovery (Socket.IO 4.6+): a client that drops for less than
   // max_disconnection_duration comes back with its id, rooms and data, and gets the
   // events it missed. Events then carry their offset as an extra last argument.

@@ -2,6 +2,8 @@
 
 #include <switchboard/adapter.hpp>
 
+#include "core/pool.hpp"
+
 #include <unordered_set>
 #include <utility>
 
@@ -14,7 +16,10 @@ struct Adapter::LoopIndex {
   // nodes cost a cache miss each). Each member keeps its place (Member::joined_), so
   // leaving is a swap with the last.
   std::unordered_map<Room, std::vector<Member*>> rooms;
-  std::unordered_map<std::string_view, Member*> members;
+  // Its nodes live as long as their members: from the pools (core/pool.hpp).
+  std::unordered_map<std::string_view, Member*, std::hash<std::string_view>, std::equal_to<std::string_view>,
+                     core::PoolAllocator<std::pair<const std::string_view, Member*>>>
+      members;
   // Kept between calls so that choosing targets does not allocate each time.
   std::vector<Member*> spare;
 

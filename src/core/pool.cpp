@@ -8,7 +8,7 @@
 namespace switchboard::core {
 namespace {
 
-constexpr std::size_t granularity = 16;
+constexpr std::size_t granularity = pool_alignment;
 constexpr std::size_t largest_pooled = 1024;
 constexpr std::size_t class_count = largest_pooled / granularity;
 constexpr std::size_t slab_size = 64 * 1024;

@@ -85,18 +85,22 @@ int loop_of(std::string_view sid) {
   return high * 64 + low;
 }
 
-Handshake make_handshake(const http::Request& request) {
+Handshake make_handshake(const http::Request& request, bool trust_proxy) {
+  std::string_view address = request.remote_address();
+  if (trust_proxy) {
+    std::string_view forwarded = core::trim_whitespace(request.header("X-Forwarded-For"));
+    if (!forwarded.empty()) address = core::trim_whitespace(forwarded.substr(0, forwarded.find(',')));
+  }
   Handshake handshake;
-  handshake.request = http::RequestHead(request);
-  handshake.address = request.remote_address();
-  handshake.time = std::chrono::system_clock::now();
+  handshake.request = http::RequestHead(request, address);
   return handshake;
 }
 
 // What a WebSocket of the Engine.IO route carries (its user data, for its lifetime):
 // the session it belongs to, and until it opens, what a WebSocket-only session is made
 // of — kept apart so that it is freed at the open.
-struct WebSocketLink {
+// (From the pools, as std::any allocates it with new: it lives as long as the WebSocket.)
+struct WebSocketLink : core::PoolAllocated<WebSocketLink> {
   struct Opening {
     std::shared_ptr<ServerState> server;
     Protocol protocol = Protocol::v4;
@@ -285,7 +289,7 @@ void ServerState::handle_local(const std::string& sid, http::Request& request, h
     }
     // The probe socket: accepted, then the session decides (a second WebSocket for a
     // session is closed right away).
-    ws::detail::accept(websocket_route, request, response, WebSocketLink{session, nullptr},
+    ws::detail::accept(websocket_route, request, response, WebSocketLink{{}, session, nullptr},
                        nullptr, hooked);
     return;
   }
@@ -340,14 +344,14 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
   }
   if (websocket) {
     ws::detail::accept(websocket_route, request, response,
-                       WebSocketLink{nullptr, std::make_shared<WebSocketLink::Opening>(WebSocketLink::Opening{
-                                                  shared_from_this(), protocol, make_handshake(request), sid})},
+                       WebSocketLink{{}, nullptr, std::make_shared<WebSocketLink::Opening>(WebSocketLink::Opening{
+                                                  shared_from_this(), protocol, make_handshake(request, options.trust_proxy), sid})},
                        nullptr,
                        hooked);
     return;
   }
   auto session =
-      std::allocate_shared<Session>(core::PoolAllocator<Session>(), *this, loop, sid, protocol, make_handshake(request));
+      std::allocate_shared<Session>(core::PoolAllocator<Session>(), *this, loop, sid, protocol, make_handshake(request, options.trust_proxy));
   threads[loop.index()].by_id.emplace(session->id_view(), session);
   session->start_polling(make_reply(response, request, std::move(headers)));
   if (on_connection) on_connection(*session);

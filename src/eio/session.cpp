@@ -50,7 +50,7 @@ void Reply::send_error(int code, std::string_view message) {
 // Session
 
 Session::Session(ServerState& server, net::Loop& loop, std::string id, Protocol protocol, Handshake handshake)
-    : server_(server), loop_(&loop), protocol_(protocol), handshake_(std::move(handshake)) {
+    : server_(server), loop_(&loop), handshake_(std::move(handshake)), protocol_(protocol) {
   if (id.size() > id_.size()) throw std::logic_error("eio::Session: a sid longer than make_sid's");
   std::copy(id.begin(), id.end(), id_.begin());
   id_size_ = static_cast<std::uint8_t>(id.size());

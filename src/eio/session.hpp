@@ -13,6 +13,7 @@
 #include <switchboard/engineio.hpp>
 #include <switchboard/websocket.hpp>
 
+#include "core/pool.hpp"
 #include "eio/codec/packet.hpp"
 #include "net/loop.hpp"
 #include "net/timer_wheel.hpp"
@@ -52,8 +53,12 @@ class Reply {
 
 // Per loop: the sessions it owns.
 struct ThreadSessions {
-  // Keyed by a view of the session's own id: no second copy of it.
-  std::unordered_map<std::string_view, std::shared_ptr<Session>> by_id;
+  // Keyed by a view of the session's own id: no second copy of it. The nodes live as
+  // long as their sessions, so they come from the pools (core/pool.hpp).
+  std::unordered_map<std::string_view, std::shared_ptr<Session>, std::hash<std::string_view>,
+                     std::equal_to<std::string_view>,
+                     core::PoolAllocator<std::pair<const std::string_view, std::shared_ptr<Session>>>>
+      by_id;
 };
 
 // Per loop, for Server::stats(): written only on that loop's thread.
@@ -162,20 +167,17 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   void finish_upgrade();
   void abandon_probe();
 
+  // Members ordered by size, the one-byte ones together at the end: every idle
+  // connection has a session, and holes between them cost about 30 bytes each.
   ServerState& server_;
   net::Loop* loop_;
   std::array<char, 24> id_{};  // the sid (make_sid's 24 characters), inline
-  std::uint8_t id_size_ = 0;
-  Protocol protocol_;
   Handshake handshake_;
   std::any user_data_;
-  State state_ = State::open;
   ws::detail::Socket* websocket_ = nullptr;  // the transport, once upgraded (or from the start)
   ws::detail::Socket* probe_ = nullptr;      // a WebSocket being upgraded to
-  bool probed_ = false;                       // "2probe" answered on probe_
   std::unique_ptr<Reply> pending_get_;  // a polling client's waiting GET (not inline: most sessions are WebSocket)
   std::vector<Outgoing> buffer_;
-  bool flush_scheduled_ = false;
   net::TimerWheel::Clock::time_point ping_due_{};
   net::TimerWheel::Clock::time_point pong_deadline_{};
   // One timer per pair of deadlines that never overlap (a timer is 48 bytes, and every
@@ -184,6 +186,11 @@ class Session final : public Socket, public std::enable_shared_from_this<Session
   net::TimerWheel::Timer heartbeat_timer_{&Session::on_heartbeat_timer, this};
   // Out of line, made when first armed: a WebSocket-only session never needs it.
   std::unique_ptr<net::TimerWheel::Timer> upgrade_or_linger_timer_;
+  std::uint8_t id_size_ = 0;
+  Protocol protocol_;
+  State state_ = State::open;
+  bool probed_ = false;  // "2probe" answered on probe_
+  bool flush_scheduled_ = false;
   bool awaiting_pong_ = false;
   bool awaiting_last_poll_ = false;  // closed by the client's close packet, no GET seen
   bool websocket_lost_ = false;      // the WebSocket transport closed under the session

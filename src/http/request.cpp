@@ -66,11 +66,13 @@ std::string_view Request::param(std::string_view name) const noexcept {
   return {};
 }
 
-// [target size][header count][per header: name size, value size][the target, then each
-// header's name and value back to back]. Offsets are not stored: a lookup walks the
-// headers in order anyway.
+// [time][target size][address size][header count][per header: name size, value size][the
+// target, the address, then each header's name and value back to back]. Offsets are not
+// stored: a lookup walks the headers in order anyway.
 struct RequestHead::Layout {
+  std::int64_t time;  // system_clock ticks since its epoch
   std::uint32_t target_size;
+  std::uint32_t address_size;
   std::uint32_t header_count;
   struct Field {
     std::uint32_t name_size, value_size;
@@ -80,7 +82,7 @@ struct RequestHead::Layout {
   // Calls f(name, value) for each header in order, until it returns false.
   template <typename F>
   void for_each(F&& f) const {
-    const char* at = text() + target_size;
+    const char* at = text() + target_size + address_size;
     for (std::uint32_t i = 0; i < header_count; ++i) {
       std::string_view name(at, fields()[i].name_size);
       std::string_view value(at + name.size(), fields()[i].value_size);
@@ -90,21 +92,26 @@ struct RequestHead::Layout {
   }
 };
 
-RequestHead::RequestHead(const Request& request) {
-  static_assert(sizeof(Layout) % sizeof(std::uint32_t) == 0 && sizeof(Layout::Field) % sizeof(std::uint32_t) == 0);
-  std::size_t text_size = request.target().size();
+RequestHead::RequestHead(const Request& request) : RequestHead(request, request.remote_address()) {}
+
+RequestHead::RequestHead(const Request& request, std::string_view address) {
+  static_assert(sizeof(Layout) % alignof(Layout) == 0 && sizeof(Layout::Field) % sizeof(std::uint32_t) == 0);
+  std::size_t text_size = request.target().size() + address.size();
   for (const auto& [name, value] : request.headers_) text_size += name.size + value.size;
   const std::size_t bytes = sizeof(Layout) + request.headers_.size() * sizeof(Layout::Field) + text_size;
   // From the pools: it lives as long as the connection (see core/pool.hpp).
   auto block =
-      std::allocate_shared_for_overwrite<std::uint32_t[]>(core::PoolAllocator<std::uint32_t>(), (bytes + 3) / 4);
+      std::allocate_shared_for_overwrite<std::uint64_t[]>(core::PoolAllocator<std::uint64_t>(), (bytes + 7) / 8);
   auto* layout = reinterpret_cast<Layout*>(block.get());
+  layout->time = std::chrono::system_clock::now().time_since_epoch().count();
   layout->target_size = static_cast<std::uint32_t>(request.target().size());
+  layout->address_size = static_cast<std::uint32_t>(address.size());
   layout->header_count = static_cast<std::uint32_t>(request.headers_.size());
   auto* fields = const_cast<Layout::Field*>(layout->fields());
   char* out = const_cast<char*>(layout->text());
   auto put = [&](std::string_view part) { out = std::copy(part.begin(), part.end(), out); };
   put(request.target());
+  put(address);
   for (std::size_t i = 0; i < request.headers_.size(); ++i) {
     auto [name, value] = request.headers_[i];
     fields[i] = {name.size, value.size};
@@ -120,6 +127,16 @@ const RequestHead::Layout* RequestHead::layout() const noexcept {
 
 std::string_view RequestHead::target() const noexcept {
   return block_ ? std::string_view(layout()->text(), layout()->target_size) : std::string_view{};
+}
+
+std::string_view RequestHead::address() const noexcept {
+  return block_ ? std::string_view(layout()->text() + layout()->target_size, layout()->address_size)
+                : std::string_view{};
+}
+
+std::chrono::system_clock::time_point RequestHead::time() const noexcept {
+  return block_ ? std::chrono::system_clock::time_point(std::chrono::system_clock::duration(layout()->time))
+                : std::chrono::system_clock::time_point{};
 }
 
 std::string_view RequestHead::query() const noexcept {

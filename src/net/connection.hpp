@@ -77,7 +77,7 @@ struct ConnectionCounter {
   std::atomic<std::size_t> open{0};
 };
 
-class Connection : public core::PoolAllocated {
+class Connection : public core::PoolAllocated<Connection> {
  public:
   // A connection on `loop` around a connected, non-blocking socket: owned by the loop
   // from here on, and not reading until start(). Loop thread only.
@@ -162,31 +162,33 @@ class Connection : public core::PoolAllocated {
   void post_read();
   static void on_timer_fired(void* self);
 
+  // Ordered so that there are no holes, the flags one bit each: every idle
+  // connection has one of these, and 192 bytes fill their pool blocks exactly.
   Loop* loop_;
   int fd_;
+  std::uint16_t remote_port_ = 0;
+  // Functions posted with this connection's address; it is not freed while any wait.
+  std::uint16_t pending_posts_ = 0;
   std::shared_ptr<ConnectionCounter> counter_;
   std::unique_ptr<Protocol> protocol_;
   boost::container::small_vector<Segment, 1> queue_;
   std::size_t buffered_ = 0;
   WriteLimits limits_;
   TimerWheel::Timer timer_;
-  State state_ = State::open;
-  bool reading_paused_ = false;
-  bool in_flush_list_ = false;
-  bool over_high_water_ = false;
-  bool peer_eof_ = false;
-  bool read_waiting_ = false;   // the next EPOLLIN edge means: read
-  bool peer_hup_ = false;       // epoll reported the peer's half-close (or a hang-up)
-  bool write_waiting_ = false;  // the kernel's send buffer was full
-  bool remote_v6_ = false;
-  std::uint16_t remote_port_ = 0;
-  std::array<std::uint8_t, 16> remote_ip_{};
-  // Functions posted with this connection's address; it is not freed while any wait.
-  std::uint16_t pending_posts_ = 0;
-  CloseReason end_reason_ = CloseReason::closed_locally;
   // The loop's list of connections.
   Connection* prev_ = nullptr;
   Connection* next_ = nullptr;
+  std::array<std::uint8_t, 16> remote_ip_{};
+  State state_ = State::open;
+  CloseReason end_reason_ = CloseReason::closed_locally;
+  bool reading_paused_ : 1 = false;
+  bool in_flush_list_ : 1 = false;
+  bool over_high_water_ : 1 = false;
+  bool peer_eof_ : 1 = false;
+  bool read_waiting_ : 1 = false;   // the next EPOLLIN edge means: read
+  bool peer_hup_ : 1 = false;       // epoll reported the peer's half-close (or a hang-up)
+  bool write_waiting_ : 1 = false;  // the kernel's send buffer was full
+  bool remote_v6_ : 1 = false;
 };
 
 }  // namespace switchboard::net

@@ -216,14 +216,23 @@ std::shared_ptr<NamespaceState> ServerState::resolve(const std::string& name, co
   return nullptr;
 }
 
+namespace {
+// What an Engine.IO session's user data holds: its Client. A type of its own so that
+// std::any, which allocates it with new, takes it from the pools (it lives as long as
+// the session).
+struct ClientOfSession : core::PoolAllocated<ClientOfSession> {
+  std::shared_ptr<Client> client;
+};
+}  // namespace
+
 Client* client_of(eio::Socket& conn) {
-  auto* client = std::any_cast<std::shared_ptr<Client>>(&conn.user_data());
-  return client ? client->get() : nullptr;
+  auto* held = std::any_cast<ClientOfSession>(&conn.user_data());
+  return held ? held->client.get() : nullptr;
 }
 
 void ServerState::on_engine_connection(eio::Socket& conn) {
   auto client = std::allocate_shared<Client>(core::PoolAllocator<Client>(), *this, conn);
-  conn.user_data() = client;
+  conn.user_data() = ClientOfSession{{}, client};
   client->start();
 }
 
@@ -328,12 +337,7 @@ void Client::connect(const std::string& nsp_name, Json auth) {
     send(refusal);
     return;
   }
-  const eio::Handshake& engine = conn_.handshake();
-  Handshake handshake{engine, std::move(auth)};
-  if (server_.options.trust_proxy) {
-    std::string_view forwarded = engine.header("X-Forwarded-For");
-    if (!forwarded.empty()) handshake.address = std::string(core::trim_whitespace(forwarded.substr(0, forwarded.find(','))));
-  }
+  Handshake handshake{conn_.handshake(), std::move(auth)};
 
   // Recovery (reference §3.1): a CONNECT carrying string pid and offset may bring back
   // a session; anything else, or nothing found, is a fresh session, silently.
@@ -450,7 +454,7 @@ void Client::send_prepared(const Prepared& prepared) {
   for (const auto& attachment : prepared.attachments) conn_.send(attachment);
 }
 
-std::vector<std::unique_ptr<SocketImpl>>::iterator Client::find_socket(std::string_view nsp) {
+Client::Sockets::iterator Client::find_socket(std::string_view nsp) {
   return std::find_if(sockets_.begin(), sockets_.end(), [nsp](const auto& socket) { return socket->nsp_name() == nsp; });
 }
 

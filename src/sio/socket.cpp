@@ -440,7 +440,7 @@ std::optional<std::string_view> Args::binary(const Json& value) const {
 }
 
 std::int64_t Handshake::issued() const noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time().time_since_epoch()).count();
 }
 
 boost::json::object Handshake::to_json() const {
@@ -453,7 +453,7 @@ boost::json::object Handshake::to_json() const {
   boost::json::object query;
   for (const auto& [name, value] : http::query_params(this->query())) query[name] = value;
   // JavaScript's Date.prototype.toString, in UTC.
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time());
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char date[80];
@@ -461,9 +461,9 @@ boost::json::object Handshake::to_json() const {
   boost::json::object out;
   out["headers"] = std::move(headers);
   out["time"] = std::string_view(date, date_size);
-  out["address"] = address;
+  out["address"] = address();
   out["xdomain"] = !header("Origin").empty();
-  out["secure"] = secure;
+  out["secure"] = secure();
   out["issued"] = issued();
   out["url"] = url();
   out["query"] = std::move(query);

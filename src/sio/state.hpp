@@ -14,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include <switchboard/adapter.hpp>
 #include <switchboard/socketio.hpp>
 
@@ -115,14 +117,15 @@ class Client : public std::enable_shared_from_this<Client> {
   // Past the namespace's middleware: CONNECT answered, the connection handler run.
   void admit(SocketImpl& socket);
   static void on_connect_timeout(void* self);
-  std::vector<std::unique_ptr<SocketImpl>>::iterator find_socket(std::string_view nsp);
+  using Sockets = boost::container::small_vector<std::unique_ptr<SocketImpl>, 1>;
+  Sockets::iterator find_socket(std::string_view nsp);
   // Every socket leaves for `reason`; they are freed at the end of the turn.
   void close_sockets(std::string_view reason, bool notify_client);
 
   ServerState& server_;
   eio::Socket& conn_;
   std::unique_ptr<Decoder> assembling_;  // while a packet's binary attachments arrive
-  std::vector<std::unique_ptr<SocketImpl>> sockets_;  // one per namespace joined: a few
+  Sockets sockets_;  // one per namespace joined: almost always one
   // Until the first namespace is joined (out of line: a timer is 48 bytes, and a client
   // joins within milliseconds and then stays for hours).
   std::unique_ptr<net::TimerWheel::Timer> connect_timer_;
@@ -130,7 +133,7 @@ class Client : public std::enable_shared_from_this<Client> {
 };
 
 // From the pools (core/pool.hpp), as every object that lives as long as a connection.
-class SocketImpl final : public Socket, public adapter::Member, public core::PoolAllocated {
+class SocketImpl final : public Socket, public adapter::Member, public core::PoolAllocated<SocketImpl> {
  public:
   // A new socket, or (with `restored`) the socket of a recovered session.
   SocketImpl(Client& client, std::shared_ptr<NamespaceState> nsp, Handshake handshake,
@@ -197,6 +200,10 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   Ack make_ack(std::uint64_t id);
   void ack_timed_out(std::uint64_t id);
 
+  // From the pools: as long-lived as the socket (see core/pool.hpp).
+  using Handlers = std::vector<std::pair<std::string, EventHandler>,
+                               core::PoolAllocator<std::pair<std::string, EventHandler>>>;
+
   // An emit_with_ack's deadline.
   struct AckTimer {
     AckTimer(SocketImpl* s, std::uint64_t i) : socket(s), id(i) {}
@@ -232,7 +239,7 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
     std::uint64_t next_timeout_id = 0;
     // Handlers added while handlers run: they join after (and, as in Node, are not
     // called for the event being dispatched).
-    std::vector<std::pair<std::string, EventHandler>> added_while_dispatching;
+    Handlers added_while_dispatching;
   };
   Rare& rare() {
     if (!rare_) rare_ = std::make_unique<Rare>();
@@ -246,7 +253,7 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   std::any data_;
   // (event, handler) in registration order: a handful per socket, where a hash map's
   // nodes and buckets would cost more than the scan.
-  std::vector<std::pair<std::string, EventHandler>> handlers_;
+  Handlers handlers_;
   std::vector<DisconnectHandler> disconnect_;
   std::unique_ptr<Rare> rare_;
   std::shared_ptr<SocketImpl*> alive_;  // see alive(): every socket's CONNECT makes one

@@ -58,7 +58,7 @@ struct DeflateState {
 
 class Socket final : public WebSocket,
                      public net::Protocol,
-                     public core::PoolAllocated,
+                     public core::PoolAllocated<Socket>,
                      private MessageReader::Handler {
  public:
   Socket(net::Connection& connection, const Route& route, std::any user_data, std::string protocol,

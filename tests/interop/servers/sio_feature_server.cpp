@@ -359,9 +359,9 @@ void setup_main(sio::Server& io, sio::Namespace& dyn_parent) {
           {"foo", foo ? json::value(*foo) : json::value(nullptr)},
           {"xCustom", std::string(h.header("x-custom"))},
           {"headers", std::move(headers)},
-          {"address", h.address},
+          {"address", h.address()},
           {"url", h.url()},
-          {"secure", h.secure},
+          {"secure", h.secure()},
           {"issued", h.issued()},
           {"now", std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -742,7 +742,7 @@ int main(int argc, char** argv) {
   options.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
   options.engine.ping_interval = std::chrono::milliseconds(ping_interval_ms);
   options.engine.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
-  options.trust_proxy = trust_proxy;
+  options.engine.trust_proxy = trust_proxy;
   options.parser = parser == "msgpack" ? sio::Parser::msgpack : sio::Parser::json;
   if (recovery_ms > 0) {
     options.connection_state_recovery = sio::ServerOptions::Recovery{

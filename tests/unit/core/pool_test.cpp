@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -29,14 +30,26 @@ TEST(Pool, AFreedBlockIsReusedOnTheSameThread) {
   pool_deallocate(block, 48);
 }
 
-TEST(Pool, SizesShareAClassOnlyWithinSixteenBytes) {
-  void* a = pool_allocate(33);
-  pool_deallocate(a, 33);
-  EXPECT_EQ(pool_allocate(48), a) << "33 and 48 bytes are one class";
+TEST(Pool, SizesShareAClassOnlyWithinEightBytes) {
+  void* a = pool_allocate(41);
+  pool_deallocate(a, 41);
+  EXPECT_EQ(pool_allocate(48), a) << "41 and 48 bytes are one class";
   pool_deallocate(a, 48);
   void* b = pool_allocate(49);
   EXPECT_NE(b, a) << "49 bytes is the next class";
   pool_deallocate(b, 49);
+}
+
+TEST(Pool, BlocksAreEightByteAligned) {
+  std::vector<void*> blocks;
+  for (std::size_t size : {8, 24, 200, 1000}) {
+    for (int i = 0; i < 3; ++i) {
+      blocks.push_back(pool_allocate(size));
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(blocks.back()) % pool_alignment, 0u) << size;
+    }
+    for (void* block : blocks) pool_deallocate(block, size);
+    blocks.clear();
+  }
 }
 
 TEST(Pool, LargeAndEmptyRequestsFallBackToTheHeap) {
@@ -63,7 +76,7 @@ TEST(Pool, ABlockMayBeFreedOnAnotherThread) {
   again.join();
 }
 
-struct Pooled : PoolAllocated {
+struct Pooled : PoolAllocated<Pooled> {
   virtual ~Pooled() = default;
   char payload[100];
 };

@@ -165,19 +165,19 @@ TEST_P(EioSession, HandshakeHoldsTheOpeningRequest) {
   bool listed = false;
   for (const auto& [name, value] : h.headers()) listed |= (name == "X-Test" && value == "yes");
   EXPECT_TRUE(listed) << "X-Test is not among handshake().headers()";
-  EXPECT_EQ(h.address, "127.0.0.1");
-  EXPECT_GE(h.time, before);
-  EXPECT_LE(h.time, after);
-  EXPECT_FALSE(h.secure);
+  EXPECT_EQ(h.address(), "127.0.0.1");
+  EXPECT_GE(h.time(), before);
+  EXPECT_LE(h.time(), after);
+  EXPECT_FALSE(h.secure());
 
   ASSERT_EQ(seen.by_sid.count(ws_sid), 1u);
   const Handshake& w = seen.by_sid[ws_sid];
   EXPECT_EQ(w.url(), "/engine.io/?EIO=4&transport=websocket");
   EXPECT_EQ(w.header("X-Test"), "ws");
   EXPECT_EQ(w.header("Upgrade"), "websocket");
-  EXPECT_EQ(w.address, "127.0.0.1");
-  EXPECT_GE(w.time, before);
-  EXPECT_LE(w.time, after);
+  EXPECT_EQ(w.address(), "127.0.0.1");
+  EXPECT_GE(w.time(), before);
+  EXPECT_LE(w.time(), after);
 }
 
 TEST_P(EioSession, HandshakeStaysTheOpeningRequestAfterAnUpgrade) {

@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include <chrono>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -548,11 +549,15 @@ TEST(RequestHead, KeepsTargetAndHeadersPastTheRequestAndSharesThemWithCopies) {
     Request request;
     RequestParser parser(request, {});
     ASSERT_NE(parser.feed(get_request).status, RequestParser::Status::error);
-    RequestHead head(request);
+    const auto before = std::chrono::system_clock::now();
+    RequestHead head(request, "203.0.113.9");
+    EXPECT_GE(head.time(), before);
+    EXPECT_LE(head.time(), std::chrono::system_clock::now());
     copy = head;
     request = Request{};  // the head holds its own bytes, not views into the request
   }
   EXPECT_EQ(copy.target(), "/chat/room?x=1&y=two");
+  EXPECT_EQ(copy.address(), "203.0.113.9");
   EXPECT_EQ(copy.query(), "x=1&y=two");
   EXPECT_EQ(copy.query_param("y"), "two");
   EXPECT_EQ(copy.header("user-agent"), "unit-test/1.0");
@@ -566,6 +571,8 @@ TEST(RequestHead, KeepsTargetAndHeadersPastTheRequestAndSharesThemWithCopies) {
                                             {"X-Empty", ""}}));
   RequestHead empty;
   EXPECT_EQ(empty.target(), "");
+  EXPECT_EQ(empty.address(), "");
+  EXPECT_EQ(empty.time(), std::chrono::system_clock::time_point{});
   EXPECT_EQ(empty.header("Host"), "");
   EXPECT_TRUE(empty.headers().empty());
 }
