@@ -1,11 +1,14 @@
 #include "core/encoding.hpp"
 
-#include <cstdint>
-#include <stdexcept>
-#include <vector>
+#include <sys/random.h>
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
+#include <bit>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
 
 namespace switchboard::core {
 namespace {
@@ -111,18 +114,72 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-std::string random_base64url(std::size_t bytes) {
-  std::vector<unsigned char> random(bytes);
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
+// Why not OpenSSL's RAND_bytes and SHA1: their first call initialises OpenSSL's
+// providers and pages in about 2.4 MB of libcrypto, which a server that needs no other
+// cryptography would carry for these two functions alone.
+void random_bytes(std::span<std::byte> out) {
+  while (!out.empty()) {
+    ssize_t got = getrandom(out.data(), out.size(), 0);  // the kernel's CSPRNG
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    out = out.subspan(static_cast<std::size_t>(got));
   }
-  return base64url_encode(std::as_bytes(std::span(random)));
 }
 
+std::string random_base64url(std::size_t bytes) {
+  std::vector<std::byte> random(bytes);
+  random_bytes(random);
+  return base64url_encode(random);
+}
+
+namespace {
+
+// FIPS 180-4 §6.1.2 on one 64-byte block.
+void sha1_block(std::array<std::uint32_t, 5>& state, const unsigned char* block) noexcept {
+  std::array<std::uint32_t, 80> w;
+  for (int t = 0; t < 16; ++t) {
+    w[t] = std::uint32_t{block[4 * t]} << 24 | std::uint32_t{block[4 * t + 1]} << 16 |
+           std::uint32_t{block[4 * t + 2]} << 8 | std::uint32_t{block[4 * t + 3]};
+  }
+  for (int t = 16; t < 80; ++t) w[t] = std::rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+  auto [a, b, c, d, e] = state;
+  for (int t = 0; t < 80; ++t) {
+    std::uint32_t f, k;
+    if (t < 20) {
+      f = (b & c) | (~b & d), k = 0x5a827999;
+    } else if (t < 40) {
+      f = b ^ c ^ d, k = 0x6ed9eba1;
+    } else if (t < 60) {
+      f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
+    } else {
+      f = b ^ c ^ d, k = 0xca62c1d6;
+    }
+    std::uint32_t next = std::rotl(a, 5) + f + e + k + w[t];
+    e = d, d = c, c = std::rotl(b, 30), b = a, a = next;
+  }
+  state[0] += a, state[1] += b, state[2] += c, state[3] += d, state[4] += e;
+}
+
+}  // namespace
+
 std::array<std::byte, 20> sha1(std::string_view text) {
+  std::array<std::uint32_t, 5> state{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+  const auto* data = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t whole = text.size() / 64 * 64;
+  for (std::size_t at = 0; at < whole; at += 64) sha1_block(state, data + at);
+  // The tail, the 0x80 marker and the message length in bits: one or two blocks.
+  std::array<unsigned char, 128> tail{};
+  std::size_t rest = text.size() - whole;
+  if (rest) std::memcpy(tail.data(), data + whole, rest);
+  tail[rest] = 0x80;
+  std::size_t tail_size = rest < 56 ? 64 : 128;
+  std::uint64_t bits = static_cast<std::uint64_t>(text.size()) * 8;
+  for (int i = 0; i < 8; ++i) tail[tail_size - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  for (std::size_t at = 0; at < tail_size; at += 64) sha1_block(state, tail.data() + at);
   std::array<std::byte, 20> digest;
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-       reinterpret_cast<unsigned char*>(digest.data()));
+  for (int i = 0; i < 20; ++i) digest[i] = static_cast<std::byte>(state[i / 4] >> (24 - 8 * (i % 4)));
   return digest;
 }
 

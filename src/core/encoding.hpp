@@ -24,7 +24,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 // encoding has (4n+1), so that one value has one spelling in its alphabet.
 std::string base64url_encode(std::span<const std::byte> bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
-// `bytes` from OpenSSL's CSPRNG, base64url: an unguessable id (16 bytes: 22 characters).
+// Fills `out` from the kernel's CSPRNG (getrandom(2)).
+void random_bytes(std::span<std::byte> out);
+// `bytes` random bytes, base64url: an unguessable id (16 bytes: 22 characters).
 std::string random_base64url(std::size_t bytes);
 
 std::array<std::byte, 20> sha1(std::string_view text);

@@ -1,6 +1,12 @@
 #include "core/encoding.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
 
 #include <span>
 #include <utility>
@@ -65,6 +71,15 @@ TEST(Base64url, RefusesPaddingTheStandardAlphabetAndImpossibleLengths) {
   EXPECT_EQ(base64url_decode("Zm9vY"), std::nullopt);  // 4n+1 characters
 }
 
+TEST(RandomBytes, FillsEveryByte) {
+  // 4 KiB of zeros from a working CSPRNG: a chance of 2^-32768.
+  std::vector<std::byte> bytes(4096);
+  random_bytes(bytes);
+  EXPECT_TRUE(std::any_of(bytes.begin(), bytes.end(), [](std::byte b) { return b != std::byte{0}; }));
+  std::vector<std::byte> tail(bytes.end() - 64, bytes.end());
+  EXPECT_TRUE(std::any_of(tail.begin(), tail.end(), [](std::byte b) { return b != std::byte{0}; }));
+}
+
 TEST(Base64url, RandomIdsAre22CharactersAndDiffer) {
   const std::string a = random_base64url(16), b = random_base64url(16);
   EXPECT_EQ(a.size(), 22u);
@@ -126,6 +141,17 @@ TEST(Sha1, MatchesTheFips180Vectors) {
   EXPECT_EQ(hex(sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   EXPECT_EQ(hex(sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
             "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+}
+
+TEST(Sha1, MatchesOpenSslForEveryLengthAcrossTheBlockBoundaries) {
+  std::string text;
+  for (int size = 0; size <= 300; ++size) {
+    std::array<unsigned char, SHA_DIGEST_LENGTH> expected;
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), expected.data());
+    ASSERT_EQ(std::memcmp(sha1(text).data(), expected.data(), expected.size()), 0) << "length " << size;
+    text.push_back(static_cast<char>(size * 37 + 11));
+  }
+  EXPECT_EQ(hex(sha1(std::string(1'000'000, 'a'))), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
 
 TEST(Sha1, HashesEmbeddedNulBytes) {
