@@ -65,7 +65,7 @@ int base64url_value(char c) {
 }
 
 // A session id: two characters naming the owning loop, then 128 random bits from
-// OpenSSL's CSPRNG (22 base64url characters). The loop is in the id so that a request
+// the kernel's CSPRNG (22 base64url characters). The loop is in the id so that a request
 // reaching any loop finds the session's loop without a shared table.
 std::string make_sid(unsigned loop) {
   std::string sid;
