@@ -7,12 +7,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include "core/utf8.hpp"
+#include "core/encoding.hpp"
 
 namespace switchboard::app {
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
@@ -51,7 +49,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out += ",\"";
   out += name;
   out += "\":\"";
-  append_json_escaped(value, out);
+  core::append_json_escaped(value, out);
   out += '"';
 }
 
@@ -90,40 +88,6 @@ class IdsFlag final : public spdlog::custom_flag_formatter {
 };
 
 }  // namespace
-
-void append_json_escaped(std::string_view text, std::string& out) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20 || c == 0x7f) {  // DEL too: a terminal showing the log acts on it
-            out += "\\u00";
-            out += hex_digits[c >> 4];
-            out += hex_digits[c & 0xf];
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    std::size_t length = core::utf8_sequence_length(text.substr(i));
-    if (length == 0) {
-      out += "\\ufffd";
-      ++i;
-    } else {
-      out.append(text.substr(i, length));
-      i += length;
-    }
-  }
-}
 
 std::string format_json_entry(const spdlog::details::log_msg& message, const log::Fields* fields) {
   std::string out;

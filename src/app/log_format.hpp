@@ -25,11 +25,6 @@
 
 namespace switchboard::app {
 
-// Appends `text` to `out` as the inside of a JSON string (no quotes): RFC 8259 §7
-// escapes, and U+FFFD for each byte that does not start or continue well-formed
-// UTF-8 (RFC 3629).
-void append_json_escaped(std::string_view text, std::string& out);
-
 // One log entry as a JSON object, without the line break.
 std::string format_json_entry(const spdlog::details::log_msg& message, const log::Fields* fields);
 

@@ -31,7 +31,12 @@ std::string random_base64url(std::size_t bytes);
 
 std::array<std::byte, 20> sha1(std::string_view text);
 
-// `text` as a JSON string literal, quotes included (RFC 8259 §7).
+// Appends `text` to `out` as the inside of a JSON string (no quotes): RFC 8259 §7
+// escapes (DEL too: a terminal showing a log acts on it), and U+FFFD for each byte
+// that does not start or continue well-formed UTF-8 (RFC 3629), so that whatever a
+// peer sent, the result parses.
+void append_json_escaped(std::string_view text, std::string& out);
+// `text` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view text);
 
 // Case-insensitive ASCII comparison, for header names and tokens.

@@ -1,6 +1,7 @@
 // The JSON log format: one object per entry that a JSON parser reads back whatever the
-// message holds (quotes, control characters, bytes that are not UTF-8), the RFC 3339
-// time, and the ids of core/log.hpp as fields; and the text format's id prefix.
+// message holds (quotes, control characters, bytes that are not UTF-8: the escaping is
+// core::append_json_escaped, tested in tests/unit/core), the RFC 3339 time, and the
+// ids of core/log.hpp as fields; and the text format's id prefix.
 
 #include "app/log_format.hpp"
 
@@ -14,43 +15,6 @@ namespace switchboard::app {
 namespace {
 
 namespace json = boost::json;
-
-std::string escaped(std::string_view text) {
-  std::string out;
-  append_json_escaped(text, out);
-  return out;
-}
-
-// What a JSON parser reads back from the escaped text.
-std::string round_trip(std::string_view text) {
-  return std::string(json::parse("\"" + escaped(text) + "\"").as_string());
-}
-
-TEST(AppendJsonEscaped, EscapesQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(escaped("plain text"), "plain text");
-  EXPECT_EQ(escaped("a \"quoted\" \\ path"), "a \\\"quoted\\\" \\\\ path");
-  EXPECT_EQ(escaped("line\nbreak\r\ttab"), "line\\nbreak\\r\\ttab");
-  EXPECT_EQ(escaped(std::string_view("\x00\x01\x1b[31m\x7f", 8)), "\\u0000\\u0001\\u001b[31m\\u007f");
-  EXPECT_EQ(round_trip("a \"b\" \\ \n\x1b"), "a \"b\" \\ \n\x1b");
-}
-
-TEST(AppendJsonEscaped, KeepsValidUtf8) {
-  std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf";  // é € 😀 U+10FFFF
-  EXPECT_EQ(escaped(text), text);
-  EXPECT_EQ(round_trip(text), text);
-}
-
-TEST(AppendJsonEscaped, ReplacesBytesThatAreNotUtf8) {
-  const std::string fffd = "\\ufffd";
-  EXPECT_EQ(escaped("\xff"), fffd);
-  EXPECT_EQ(escaped("a\x80z"), "a" + fffd + "z");
-  EXPECT_EQ(escaped("\xc0\xaf"), fffd + fffd);            // overlong '/'
-  EXPECT_EQ(escaped("\xed\xa0\x80"), fffd + fffd + fffd);  // a surrogate
-  EXPECT_EQ(escaped("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // past U+10FFFF
-  EXPECT_EQ(escaped("\xe2\x82"), fffd + fffd);             // cut short at the end
-  EXPECT_EQ(escaped("\xe2\x82z"), fffd + fffd + "z");      // cut short by another character
-  EXPECT_EQ(round_trip("ok\xfe\"end"), "ok\xef\xbf\xbd\"end");
-}
 
 spdlog::details::log_msg message_at(std::chrono::milliseconds since_epoch, spdlog::level::level_enum level,
                                     std::string_view text) {

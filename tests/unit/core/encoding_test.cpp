@@ -1,5 +1,6 @@
 #include "core/encoding.hpp"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
@@ -177,12 +178,56 @@ TEST(JsonQuote, EscapesEveryControlCharacter) {
     std::string quoted = json_quote(std::string(1, static_cast<char>(c)));
     for (char q : quoted) EXPECT_GE(static_cast<unsigned char>(q), 0x20) << "control " << c;
   }
-  EXPECT_EQ(json_quote("\x20\x7f"), "\"\x20\x7f\"") << "DEL and space need no escape";
+  EXPECT_EQ(json_quote("\x20\x7f"), "\"\x20\\u007f\"") << "space needs no escape; DEL gets one";
 }
 
 TEST(JsonQuote, PassesUtf8Through) {
   EXPECT_EQ(json_quote("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"), "\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"");
 }
+
+TEST(JsonQuote, ReplacesBytesThatAreNotUtf8SoThatTheResultParses) {
+  // An error body that echoes what a client sent stays JSON whatever it sent.
+  EXPECT_EQ(json_quote("bad \xff event"), "\"bad \\ufffd event\"");
+  EXPECT_EQ(boost::json::parse(json_quote("ok\xfe\xc0\xaf\"end")).as_string(), "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"end");
+}
+
+std::string escaped(std::string_view text) {
+  std::string out;
+  append_json_escaped(text, out);
+  return out;
+}
+
+// What a JSON parser reads back from the escaped text.
+std::string round_trip(std::string_view text) {
+  return std::string(boost::json::parse("\"" + escaped(text) + "\"").as_string());
+}
+
+TEST(AppendJsonEscaped, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(escaped("plain text"), "plain text");
+  EXPECT_EQ(escaped("a \"quoted\" \\ path"), "a \\\"quoted\\\" \\\\ path");
+  EXPECT_EQ(escaped("line\nbreak\r\ttab"), "line\\nbreak\\r\\ttab");
+  EXPECT_EQ(escaped(std::string_view("\x00\x01\x1b[31m\x7f", 8)), "\\u0000\\u0001\\u001b[31m\\u007f");
+  EXPECT_EQ(round_trip("a \"b\" \\ \n\x1b"), "a \"b\" \\ \n\x1b");
+}
+
+TEST(AppendJsonEscaped, KeepsValidUtf8) {
+  std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf";  // é € 😀 U+10FFFF
+  EXPECT_EQ(escaped(text), text);
+  EXPECT_EQ(round_trip(text), text);
+}
+
+TEST(AppendJsonEscaped, ReplacesBytesThatAreNotUtf8) {
+  const std::string fffd = "\\ufffd";
+  EXPECT_EQ(escaped("\xff"), fffd);
+  EXPECT_EQ(escaped("a\x80z"), "a" + fffd + "z");
+  EXPECT_EQ(escaped("\xc0\xaf"), fffd + fffd);            // overlong '/'
+  EXPECT_EQ(escaped("\xed\xa0\x80"), fffd + fffd + fffd);  // a surrogate
+  EXPECT_EQ(escaped("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // past U+10FFFF
+  EXPECT_EQ(escaped("\xe2\x82"), fffd + fffd);             // cut short at the end
+  EXPECT_EQ(escaped("\xe2\x82z"), fffd + fffd + "z");      // cut short by another character
+  EXPECT_EQ(round_trip("ok\xfe\"end"), "ok\xef\xbf\xbd\"end");
+}
+
 
 TEST(Iequals, ComparesAsciiWithoutCase) {
   EXPECT_TRUE(iequals("Content-Length", "content-length"));
