@@ -89,8 +89,8 @@ class Ack {
 };
 
 // What the connection was opened with (Socket.IO's socket.handshake): the Engine.IO
-// handshake's request (shared, not copied), with the client address as Socket.IO sees
-// it (X-Forwarded-For when trusted).
+// handshake (its request block shared, not copied: address(), time(), headers...) and
+// the CONNECT packet's auth.
 struct Handshake : eio::Handshake {
   Json auth;  // the CONNECT packet's payload ({} when none)
   // Milliseconds since the epoch, as Node's handshake.issued.

@@ -28,12 +28,18 @@ struct ChatUser {
 };
 
 // What one socket carries besides what the library keeps: its user, its buckets, and
-// the timeout that ends it when its token expires.
+// the timeout that ends it when its token expires. It is the socket's data(), where
+// the handlers find it: a handler that captured it would not fit std::function's
+// inline storage, and a dozen handlers per socket would each cost a heap block.
 struct Connection {
   ChatUser user;
   SocketRateLimiter limiter;
   std::uint64_t expiry = 0;
 };
+
+Connection& connection_of(sio::Socket& socket) {
+  return **std::any_cast<std::shared_ptr<Connection>>(&socket.data());
+}
 
 // Ends the connection when its token expires (a refresh-token moves the deadline):
 // the client gets "token-expired", then a DISCONNECT ("io server disconnect" on its
@@ -214,19 +220,21 @@ void ChatServer::attach(sio::Namespace& nsp) {
 }
 
 void ChatServer::on_connection(sio::Socket& socket) {
-  ChatUser user{socket.id(), {}};
-  if (auto* authenticated = std::any_cast<ChatUser>(&socket.data())) user = *authenticated;
-  auto conn = std::make_shared<Connection>(
+  ChatUser user{socket.id(), {}, {}};
+  if (auto* authenticated = std::any_cast<ChatUser>(&socket.data())) user = std::move(*authenticated);
+  // (std::any wants a copyable value; the limiter is not.)
+  socket.data() = std::make_shared<Connection>(
       Connection{std::move(user), SocketRateLimiter(options_.rate_limits, SocketRateLimiter::Clock::now())});
-  log::debug(fields_of(socket), "connected as user {}", conn->user.id);
+  Connection& conn = connection_of(socket);
+  log::debug(fields_of(socket), "connected as user {}", conn.user.id);
 
-  socket.join(chat::user_room(conn->user.id));
-  presence_.connect(socket.nsp(), socket.id(), conn->user.id);
+  socket.join(chat::user_room(conn.user.id));
+  presence_.connect(socket.nsp(), socket.id(), conn.user.id);
 
   // Before any handler: the excess is dropped (never broadcast), and the client told.
-  socket.use([this, conn](sio::Socket& s, std::string_view event, sio::Args&,
-                          std::function<void(std::optional<std::string>)> next) {
-    auto decision = conn->limiter.admit(event, SocketRateLimiter::Clock::now());
+  socket.use([this](sio::Socket& s, std::string_view event, sio::Args&,
+                    std::function<void(std::optional<std::string>)> next) {
+    auto decision = connection_of(s).limiter.admit(event, SocketRateLimiter::Clock::now());
     if (decision.allowed) {
       next(std::nullopt);
       return;
@@ -242,12 +250,12 @@ void ChatServer::on_connection(sio::Socket& socket) {
     next(std::string("rate limited"));
   });
 
-  bool authenticated = options_.verifier.has_value();
   for (const EventSpec& spec : events) {
-    socket.on(spec.name, [this, conn, &spec, authenticated](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+    socket.on(spec.name, [this, &spec](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      Connection& conn = connection_of(s);
       auto error = spec.check(args);
       // With auth on, a client may announce only the user its token names.
-      if (!error && authenticated && spec.handle == user_online && string_of(args[0]) != conn->user.id) {
+      if (!error && options_.verifier && spec.handle == user_online && string_of(args[0]) != conn.user.id) {
         error = "userId must be the id of the authenticated user";
       }
       if (error) {
@@ -255,14 +263,15 @@ void ChatServer::on_connection(sio::Socket& socket) {
         ack({json::object{{"success", false}, {"error", *error}}});
         return;
       }
-      spec.handle(s, *conn, presence_, args, ack);
+      spec.handle(s, conn, presence_, args, ack);
     });
   }
 
   if (options_.verifier) {
-    arm_expiry(socket, *conn);
+    arm_expiry(socket, conn);
     // A new token for the same user, before the old one expires, keeps the connection.
-    socket.on("refresh-token", [this, conn](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+    socket.on("refresh-token", [this](sio::Socket& s, sio::Args& args, sio::Ack ack) {
+      Connection& conn = connection_of(s);
       const json::value* token = refresh_token_of(args);
       JwtResult result;
       if (token) result = options_.verifier->verify(token->as_string(), std::chrono::system_clock::now());
@@ -271,19 +280,19 @@ void ChatServer::on_connection(sio::Socket& socket) {
         error = "a token is required: {token}";
       } else if (!result) {
         error = "invalid token: " + std::string(describe(result.error));
-      } else if (result.user->id != conn->user.id) {
+      } else if (result.user->id != conn.user.id) {
         error = "the token is for another user";
       }
       if (!error.empty()) {
         ack({json::object{{"success", false}, {"error", error}}});
         return;
       }
-      conn->user.expires = result.user->expires;
-      arm_expiry(s, *conn);
+      conn.user.expires = result.user->expires;
+      arm_expiry(s, conn);
       json::object answer = success();
-      if (conn->user.expires) {
+      if (conn.user.expires) {
         answer["expiresAt"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  conn->user.expires->time_since_epoch()).count();
+                                  conn.user.expires->time_since_epoch()).count();
       }
       ack({std::move(answer)});
     });

@@ -109,7 +109,7 @@ void SocketImpl::emit_with_ack_impl(std::string_view event, Args args, std::chro
   pending.callback = std::move(callback);
   pending.timer = std::make_unique<AckTimer>(this, id);
   net::Loop::current()->schedule_timer(pending.timer->timer, timeout);
-  rare().acks.emplace(id, std::move(pending));
+  waiting().acks.emplace(id, std::move(pending));
 }
 
 void SocketImpl::AckTimer::fire(void* self) {
@@ -122,11 +122,11 @@ std::uint64_t SocketImpl::set_timeout(std::chrono::milliseconds delay, std::func
   if (closed_) return 0;
   net::Loop* loop = net::Loop::current();
   if (!loop) throw std::logic_error("Socket::set_timeout: call it on the socket's loop");
-  Rare& rare = this->rare();
-  const std::uint64_t id = ++rare.next_timeout_id;
+  Waiting& waiting = this->waiting();
+  const std::uint64_t id = ++waiting.next_timeout_id;
   auto timeout = std::make_unique<Timeout>(this, id, std::move(fn));
   loop->schedule_timer(timeout->timer, delay);
-  rare.timeouts.emplace(id, std::move(timeout));
+  waiting.timeouts.emplace(id, std::move(timeout));
   return id;
 }
 
@@ -135,24 +135,25 @@ void SocketImpl::Timeout::fire(void* self) {
   SocketImpl& socket = *timeout->socket;
   // Out of the table first (it has already left the wheel): `fn` may set or clear
   // timeouts, or close the socket, whose memory lasts until the end of this turn.
-  auto node = socket.rare_->timeouts.extract(timeout->id);
+  auto node = socket.waiting_if_any()->timeouts.extract(timeout->id);
   if (node.empty() || socket.closed_) return;
   auto fn = std::move(timeout->fn);
   fn(socket);
 }
 
 void SocketImpl::ack_timed_out(std::uint64_t id) {
-  auto it = rare_->acks.find(id);
-  if (it == rare_->acks.end()) return;
+  Waiting* waiting = waiting_if_any();
+  auto it = waiting->acks.find(id);
+  if (it == waiting->acks.end()) return;
   auto callback = std::move(it->second.callback);
-  rare_->acks.erase(it);
+  waiting->acks.erase(it);
   if (callback) callback(std::nullopt);
 }
 
 void SocketImpl::expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle) {
   PendingAck pending;
   pending.callback = std::move(settle);
-  rare().acks.emplace(id, std::move(pending));
+  waiting().acks.emplace(id, std::move(pending));
 }
 
 Ack SocketImpl::make_ack(std::uint64_t id) {
@@ -210,11 +211,12 @@ void SocketImpl::on_packet(Packet& packet) {
     }
     case PacketType::ack:
     case PacketType::binary_ack: {
-      if (!packet.id || !rare_) return;
-      auto it = rare_->acks.find(*packet.id);
-      if (it == rare_->acks.end()) return;  // unknown or timed out: dropped, as Node does
+      Waiting* waiting = waiting_if_any();
+      if (!packet.id || !waiting) return;
+      auto it = waiting->acks.find(*packet.id);
+      if (it == waiting->acks.end()) return;  // unknown or timed out: dropped, as Node does
       auto callback = std::move(it->second.callback);
-      rare_->acks.erase(it);
+      waiting->acks.erase(it);
       if (callback) callback(args_of(packet, 0));
       break;
     }
@@ -345,11 +347,11 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
   if (connected_) nsp_->count.fetch_sub(1, std::memory_order_relaxed);
   bool was_connected = connected_;
   connected_ = false;
-  if (rare_) {
-    rare_->timeouts.clear();
+  if (Waiting* waiting = waiting_if_any()) {
+    waiting->timeouts.clear();
     // Pending acks will not be answered: their callbacks learn it now.
-    auto pending = std::move(rare_->acks);
-    rare_->acks.clear();
+    auto pending = std::move(waiting->acks);
+    waiting->acks.clear();
     for (auto& [id, ack] : pending) {
       if (ack.callback) ack.callback(std::nullopt);
     }

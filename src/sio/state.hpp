@@ -184,7 +184,7 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   void expect_ack(std::uint64_t id, std::function<void(std::optional<Args>)> settle);
   std::uint64_t set_timeout(std::chrono::milliseconds delay, std::function<void(Socket&)> fn);
   void clear_timeout(std::uint64_t id) {
-    if (rare_) rare_->timeouts.erase(id);
+    if (Waiting* waiting = waiting_if_any()) waiting->timeouts.erase(id);
   }
   // Points at this socket until it is destroyed: callbacks that may outlive it (a
   // middleware's next()) hold a copy and check it. Made on first use.
@@ -226,6 +226,14 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
     net::TimerWheel::Timer timer{&Timeout::fire, this};
     static void fire(void* self);
   };
+  // Acks awaited and timeouts set, in a block of their own made on the first: a socket
+  // with a catch-all or a packet middleware (every socket of the switchboard binary)
+  // need not carry their tables.
+  struct Waiting {
+    std::unordered_map<std::uint64_t, PendingAck> acks;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts;
+    std::uint64_t next_timeout_id = 0;
+  };
   // What many sockets never use, in one block made on first use: an idle socket with
   // a few event handlers stays small.
   struct Rare {
@@ -234,17 +242,21 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
     std::vector<AnyHandler> any_outgoing;
     std::vector<PacketMiddleware> middlewares;
     std::vector<DisconnectHandler> disconnecting;
-    std::unordered_map<std::uint64_t, PendingAck> acks;
-    std::unordered_map<std::uint64_t, std::unique_ptr<Timeout>> timeouts;
-    std::uint64_t next_timeout_id = 0;
     // Handlers added while handlers run: they join after (and, as in Node, are not
     // called for the event being dispatched).
     Handlers added_while_dispatching;
+    std::unique_ptr<Waiting> waiting;
   };
   Rare& rare() {
     if (!rare_) rare_ = std::make_unique<Rare>();
     return *rare_;
   }
+  Waiting& waiting() {
+    Rare& r = rare();
+    if (!r.waiting) r.waiting = std::make_unique<Waiting>();
+    return *r.waiting;
+  }
+  Waiting* waiting_if_any() const noexcept { return rare_ ? rare_->waiting.get() : nullptr; }
 
   Client& client_;
   std::shared_ptr<NamespaceState> nsp_;
