@@ -342,16 +342,16 @@ void ServerState::handshake(http::Request& request, http::Response& response, Pr
     if (!c.same_site.empty()) cookie += "; SameSite=" + c.same_site;
     headers.emplace_back("Set-Cookie", cookie);
   }
+  Handshake opened_with = make_handshake(request, options.trust_proxy);
   if (websocket) {
-    ws::detail::accept(websocket_route, request, response,
-                       WebSocketLink{{}, nullptr, std::make_shared<WebSocketLink::Opening>(WebSocketLink::Opening{
-                                                  shared_from_this(), protocol, make_handshake(request, options.trust_proxy), sid})},
-                       nullptr,
+    auto opening = std::make_shared<WebSocketLink::Opening>(
+        WebSocketLink::Opening{shared_from_this(), protocol, std::move(opened_with), sid});
+    ws::detail::accept(websocket_route, request, response, WebSocketLink{{}, nullptr, std::move(opening)}, nullptr,
                        hooked);
     return;
   }
-  auto session =
-      std::allocate_shared<Session>(core::PoolAllocator<Session>(), *this, loop, sid, protocol, make_handshake(request, options.trust_proxy));
+  auto session = std::allocate_shared<Session>(core::PoolAllocator<Session>(), *this, loop, sid, protocol,
+                                               std::move(opened_with));
   threads[loop.index()].by_id.emplace(session->id_view(), session);
   session->start_polling(make_reply(response, request, std::move(headers)));
   if (on_connection) on_connection(*session);

@@ -188,7 +188,8 @@ TEST(JsonQuote, PassesUtf8Through) {
 TEST(JsonQuote, ReplacesBytesThatAreNotUtf8SoThatTheResultParses) {
   // An error body that echoes what a client sent stays JSON whatever it sent.
   EXPECT_EQ(json_quote("bad \xff event"), "\"bad \\ufffd event\"");
-  EXPECT_EQ(boost::json::parse(json_quote("ok\xfe\xc0\xaf\"end")).as_string(), "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"end");
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(boost::json::parse(json_quote("ok\xfe\xc0\xaf\"end")).as_string(), "ok" + fffd + fffd + fffd + "\"end");
 }
 
 std::string escaped(std::string_view text) {
