@@ -272,16 +272,22 @@ enum class Parser {
 };
 
 // Sees every socket of the server, in every namespace (dynamic ones too), for tools
-// that follow a whole server such as an admin panel — Node's @socket.io/admin-ui puts
-// a "connection" listener in front of every namespace's and listens for the
-// connection's "upgrade". Set with Server::observe before the server runs; each
-// callback runs on the socket's loop. Unset, it costs nothing.
+// that follow a whole server such as an admin panel or metrics — Node's
+// @socket.io/admin-ui puts a "connection" listener in front of every namespace's and
+// listens for the connection's "upgrade". Set with Server::observe before the server
+// runs; each callback runs on the socket's loop. Unset, it costs nothing.
 struct SocketObserver {
   // The socket has joined its namespace; the namespace's connection handler runs next.
   // It may add handlers of its own (on_any, on_disconnect, ...).
   std::function<void(Socket&)> connected;
   // The socket's connection has moved to WebSocket (conn().transport() says so now).
   std::function<void(Socket&)> upgraded;
+  // Every event a socket receives, before its catch-alls (Socket::on_any), and every
+  // event emitted to one socket, as Socket::on_any_outgoing sees them (broadcasts go
+  // through the adapter instead): one hook for the whole server where a catch-all on
+  // every socket would cost each its own handlers.
+  std::function<void(Socket&, std::string_view event, Args&)> event_received;
+  std::function<void(Socket&, std::string_view event, Args&)> event_sent;
 };
 
 struct ServerOptions {
@@ -320,7 +326,7 @@ class Server {
   // connection handler every such namespace gets.
   Namespace& of(std::function<bool(std::string_view name, const Json& auth)> accept);
 
-  // Before the server runs; a second call replaces the first observer.
+  // Before the server runs; observers add up (an admin panel and metrics may both).
   void observe(SocketObserver observer);
 
   eio::Server& engine() noexcept;

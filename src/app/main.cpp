@@ -189,11 +189,8 @@ int main(int argc, char** argv) {
     io.emplace(server, io_options);
     metrics.set_engine(&io->engine());
     app::ChatOptions chat_options;
-    // The counting middleware goes first, so that it sees the sockets auth refuses too.
-    for (const auto& name : chat_options.namespaces) {
-      metrics.instrument(io->of(name));
-      metrics.add_namespace(io->of(name));
-    }
+    for (const auto& name : chat_options.namespaces) metrics.add_namespace(io->of(name));
+    metrics.instrument(*io);
     chat_options.rate_limits.per_socket = {settings.rate_limit_burst, settings.rate_limit_per_second};
     chat_options.rate_limits.per_event = settings.rate_limit_events;
     chat_options.verifier = std::move(verifier);

@@ -189,18 +189,21 @@ adapter::AdapterFactory Metrics::adapter_factory(RoomFeed* feed, std::vector<std
   };
 }
 
-void Metrics::instrument(sio::Namespace& nsp) {
-  // A middleware (not on_connection, which has one handler: the chat's): it runs for
-  // every socket that connects, before the chat's own middleware.
-  nsp.use([this](sio::Socket& socket, std::function<void(std::optional<sio::MiddlewareError>)> next) {
-    socket.on_any([this](sio::Socket&, std::string_view event, sio::Args&) {
-      local().events_in[event_slot(event)].add();
-    });
-    socket.on_any_outgoing([this](sio::Socket&, std::string_view event, sio::Args&) {
-      local().events_out[event_slot(event)].add();
-    });
-    next(std::nullopt);
-  });
+void Metrics::instrument(sio::Server& io) {
+  // One observer for the whole server: a catch-all on every socket would give each
+  // socket handlers of its own.
+  auto counted = [this](sio::Socket& socket) {
+    sio::Namespace* nsp = &socket.namespace_();
+    return std::find(namespaces_.begin(), namespaces_.end(), nsp) != namespaces_.end();
+  };
+  sio::SocketObserver observer;
+  observer.event_received = [this, counted](sio::Socket& socket, std::string_view event, sio::Args&) {
+    if (counted(socket)) local().events_in[event_slot(event)].add();
+  };
+  observer.event_sent = [this, counted](sio::Socket& socket, std::string_view event, sio::Args&) {
+    if (counted(socket)) local().events_out[event_slot(event)].add();
+  };
+  io.observe(std::move(observer));
 }
 
 void Metrics::instrument(ws::Behavior& behavior) {

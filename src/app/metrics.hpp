@@ -12,7 +12,8 @@
 // Hooks (set up before the server runs):
 //   - adapter_factory(): each namespace's adapter counts events out per delivery (and
 //     volatile drops), keeps room counts, and hands broadcasts to a RoomFeed (SSE, /ws).
-//   - instrument(nsp): a middleware that puts on_any / on_any_outgoing on each socket.
+//   - instrument(io): a server observer that counts the events each socket of the
+//     namespaces given to add_namespace() receives and is sent one by one.
 //   - instrument(behavior): counts a native WebSocket route's open sockets.
 //
 // Thread safety: local() and the hooks from any thread; render()/totals() from any
@@ -110,7 +111,8 @@ class Metrics {
   // Makes namespace adapters that count (see above). `feed` may be null. Events of
   // namespaces in `uncounted` (the dashboard's own feed) are not counted.
   adapter::AdapterFactory adapter_factory(RoomFeed* feed, std::vector<std::string> uncounted = {});
-  void instrument(sio::Namespace& nsp);
+  // After add_namespace(), before the server runs.
+  void instrument(sio::Server& io);
   void instrument(ws::Behavior& behavior);
 
   // Posts a probe to every loop: the time it waits in the loop's queue is the loop's lag.

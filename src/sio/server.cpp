@@ -243,13 +243,19 @@ Client::Client(ServerState& server, eio::Socket& conn) : server_(server), conn_(
 Client::~Client() = default;
 
 void Client::on_upgrade() {
-  if (!server_.observer.upgraded) return;
-  // The observer may make a socket leave; those are freed at the end of the turn.
+  bool observed = std::any_of(server_.observers.begin(), server_.observers.end(),
+                              [](const SocketObserver& o) { return bool(o.upgraded); });
+  if (!observed) return;
+  // An observer may make a socket leave; those are freed at the end of the turn.
   std::vector<SocketImpl*> connected;
   for (auto& socket : sockets_) {
     if (socket->is_connected()) connected.push_back(socket.get());
   }
-  for (SocketImpl* socket : connected) server_.observer.upgraded(*socket);
+  for (SocketImpl* socket : connected) {
+    for (const SocketObserver& o : server_.observers) {
+      if (o.upgraded) o.upgraded(*socket);
+    }
+  }
 }
 
 void Client::start() {
@@ -424,7 +430,9 @@ void Client::admit(SocketImpl& socket) {
   socket.on_connected();
   NamespaceState& nsp = socket.nsp_state();
   try {
-    if (const auto& observed = server_.observer.connected) observed(socket);
+    for (const SocketObserver& o : server_.observers) {
+      if (o.connected) o.connected(socket);
+    }
     if (nsp.on_connection) nsp.on_connection(socket);
   } catch (const std::exception& e) {
     log::error({.component = "sio", .sid = conn_.id(), .socket = socket.id(), .nsp = nsp.name},
@@ -717,7 +725,10 @@ Namespace& Server::of(std::function<bool(std::string_view, const Json&)> accept)
   return *parent->handle;
 }
 
-void Server::observe(SocketObserver observer) { state_->observer = std::move(observer); }
+void Server::observe(SocketObserver observer) {
+  if (observer.event_received || observer.event_sent) state_->observes_events = true;
+  state_->observers.push_back(std::move(observer));
+}
 
 eio::Server& Server::engine() noexcept { return *state_->engine; }
 const ServerOptions& Server::options() const noexcept { return state_->options; }

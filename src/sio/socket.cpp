@@ -87,6 +87,11 @@ void SocketImpl::on_connected() {
 
 bool SocketImpl::emit_event(std::string_view event, Args args, std::optional<std::uint64_t> ack_id) {
   if (!connected_ || !client_.open()) return false;
+  if (nsp_->server->observes_events) {
+    for (const SocketObserver& o : nsp_->server->observers) {
+      if (o.event_sent) o.event_sent(*this, event, args);
+    }
+  }
   if (rare_) {
     for (auto& handler : rare_->any_outgoing) handler(*this, event, args);
   }
@@ -191,11 +196,19 @@ void SocketImpl::on_packet(Packet& packet) {
                                                       : boost::json::string(boost::json::serialize(array[0]));
       std::string_view event = name;
       Args args = args_of(packet, 1);
-      // Catch-all listeners see every incoming event, before the packet middleware
-      // (Node's onevent calls them first, so they see dropped events too).
-      if (rare_ && !rare_->any.empty()) {
+      // Catch-all listeners (the server's observers first) see every incoming event,
+      // before the packet middleware (Node's onevent calls them first, so they see
+      // dropped events too).
+      if (nsp_->server->observes_events || (rare_ && !rare_->any.empty())) {
         try {
-          for (auto& handler : rare_->any) handler(*this, event, args);
+          if (nsp_->server->observes_events) {
+            for (const SocketObserver& o : nsp_->server->observers) {
+              if (o.event_received) o.event_received(*this, event, args);
+            }
+          }
+          if (rare_) {
+            for (auto& handler : rare_->any) handler(*this, event, args);
+          }
         } catch (const std::exception& e) {
           log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name},
                      "catch-all handler threw: {}", e.what());

@@ -84,7 +84,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     std::shared_ptr<NamespaceState> parent;
   };
   std::vector<Dynamic> dynamic;
-  SocketObserver observer;  // set before the server runs, read-only after
+  std::vector<SocketObserver> observers;  // set before the server runs, read-only after
+  bool observes_events = false;           // one of them has event_received or event_sent
 
   std::shared_ptr<NamespaceState> make_namespace(const std::string& name);
   // The namespace a CONNECT names: a static one, or a dynamic one made now; null if

@@ -224,6 +224,19 @@ for (const threads of ['2', '1']) describe(`socket.io-client against the feature
       assert.deepEqual(await call(direct, 'observed'), { nsp: '/', transport: 'websocket', upgrades: [] });
     });
 
+    it('a second observer adds up: its event hooks see what a socket receives and is sent one by one, not broadcasts', async () => {
+      const socket = client(server, '/');
+      await connected(socket);
+      const echoed = next(socket, 'echo');
+      socket.emit('echo', 'x');
+      await echoed;
+      await call(socket, 'bcast', { event: 'to-all', args: [1] });
+      const seen = await call(socket, 'observed-events');
+      assert.deepEqual(seen, { received: ['echo', 'bcast', 'observed-events'], sent: ['echo'] });
+      // The first observer still saw the socket join.
+      assert.equal((await call(socket, 'observed')).nsp, '/');
+    });
+
     it('dynamic namespaces (/dyn-<digits>) get the parent\'s middleware and connection handler', async () => {
       const m = manager(server);
       const d1 = socketOf(m, '/dyn-1');

@@ -667,6 +667,8 @@ struct Observed {
   static std::string key(sio::Socket& s) { return std::string(s.nsp()) + " " + s.id(); }
 };
 Observed observed;
+// What a second observer's event hooks saw, per socket: {received: [...], sent: [...]}.
+Observed observed_events;
 
 void setup_observer(sio::Server& io) {
   sio::SocketObserver observer;
@@ -682,9 +684,15 @@ void setup_observer(sio::Server& io) {
       std::lock_guard lock(observed.mutex);
       ack({observed.by_socket[Observed::key(s)]});
     });
+    socket.on("observed-events", [](sio::Socket& s, sio::Args&, sio::Ack ack) {
+      std::lock_guard lock(observed_events.mutex);
+      ack({observed_events.by_socket[Observed::key(s)]});
+    });
     socket.on_disconnect([](sio::Socket& s, std::string_view) {
       std::lock_guard lock(observed.mutex);
       observed.by_socket.erase(Observed::key(s));
+      std::lock_guard events_lock(observed_events.mutex);
+      observed_events.by_socket.erase(Observed::key(s));
     });
   };
   observer.upgraded = [](sio::Socket& socket) {
@@ -693,6 +701,20 @@ void setup_observer(sio::Server& io) {
     if (it != observed.by_socket.end()) it->second["upgrades"].as_array().emplace_back(socket.conn().transport());
   };
   io.observe(std::move(observer));
+
+  // A second observer: observers add up.
+  auto record = [](const char* list) {
+    return [list](sio::Socket& socket, std::string_view event, sio::Args&) {
+      std::lock_guard lock(observed_events.mutex);
+      json::object& entry = observed_events.by_socket[Observed::key(socket)];
+      if (!entry.contains(list)) entry[list] = json::array();
+      entry[list].as_array().emplace_back(event);
+    };
+  };
+  sio::SocketObserver events;
+  events.event_received = record("received");
+  events.event_sent = record("sent");
+  io.observe(std::move(events));
 }
 
 void setup_admin(sio::Server& io) {
