@@ -358,21 +358,6 @@ struct AdminUi::State : std::enable_shared_from_this<State> {
     }
     emit("socket_connected", sio::Args{serialize(socket), now()});
     auto self = shared_from_this();
-    if (nsp != admin_namespace) {  // the admin's own traffic would only echo itself
-      auto record = [self, nsp, id](std::string_view what) {
-        return [self, nsp, id, what](sio::Socket&, std::string_view event, sio::Args& args) {
-          json::array packet;
-          packet.reserve(args.size() + 1);
-          packet.emplace_back(event);
-          for (const auto& value : args.values) packet.push_back(value);
-          sio::Args out{nsp, id, std::move(packet), now()};
-          out.binaries = args.binaries;  // numbered by the placeholders in `packet`
-          self->emit(what, std::move(out));
-        };
-      };
-      socket.on_any(record("event_received"));
-      socket.on_any_outgoing(record("event_sent"));
-    }
     socket.on_disconnect([self, nsp, id](sio::Socket&, std::string_view reason) {
       {
         std::lock_guard lock(self->connections_mutex);
@@ -380,6 +365,21 @@ struct AdminUi::State : std::enable_shared_from_this<State> {
       }
       self->emit("socket_disconnected", sio::Args{nsp, id, reason, now()});
     });
+  }
+
+  // An event a socket received or was sent (event_received / event_sent), as Node's
+  // admin records it with onAny / onAnyOutgoing on each socket.
+  void on_event(std::string_view what, sio::Socket& socket, std::string_view event, sio::Args& args) {
+    std::string_view nsp = socket.nsp();
+    // The admin's own traffic would only echo itself.
+    if (stopped.load(std::memory_order_relaxed) || nsp == admin_namespace || !namespaces.contains(nsp)) return;
+    json::array packet;
+    packet.reserve(args.size() + 1);
+    packet.emplace_back(event);
+    for (const auto& value : args.values) packet.push_back(value);
+    sio::Args out{nsp, socket.id(), std::move(packet), now()};
+    out.binaries = args.binaries;  // numbered by the placeholders in `packet`
+    emit(what, std::move(out));
   }
 
   void on_upgraded(sio::Socket& socket) {
@@ -450,6 +450,12 @@ AdminUi::AdminUi(sio::Server& io, Metrics& metrics, std::vector<sio::Namespace*>
     };
     observer.upgraded = [weak](sio::Socket& socket) {
       if (auto self = weak.lock()) self->on_upgraded(socket);
+    };
+    observer.event_received = [weak](sio::Socket& socket, std::string_view event, sio::Args& args) {
+      if (auto self = weak.lock()) self->on_event("event_received", socket, event, args);
+    };
+    observer.event_sent = [weak](sio::Socket& socket, std::string_view event, sio::Args& args) {
+      if (auto self = weak.lock()) self->on_event("event_sent", socket, event, args);
     };
     io.observe(std::move(observer));
   }
