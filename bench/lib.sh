@@ -31,6 +31,23 @@ common_option() {
   esac
 }
 
+# parse_options "$@": the harness's own options, each taking a value into the variable
+# that the associative array OWN_OPTIONS (declared by the sourcing script) names for it,
+# then common_option's; anything else stops the script, pointing at --help.
+parse_options() {
+  while (($#)); do
+    if [[ -n $1 && -n ${OWN_OPTIONS[$1]+set} ]]; then
+      (($# >= 2)) || die "$1 needs a value (see --help)"
+      printf -v "${OWN_OPTIONS[$1]}" '%s' "$2"
+      shift 2
+      continue
+    fi
+    common_option "$@"
+    ((COMMON_USED)) || { echo "$(basename "$0"): unknown option $1 (see --help)" >&2; exit 2; }
+    shift "$COMMON_USED"
+  done
+}
+
 # setup_pinning: PIN_SERVER and PIN_LOADGEN (taskset to SERVER_CPU, LOADGEN_CPU), empty
 # on a one-CPU machine; CPUS.
 # shellcheck disable=SC2034  # the sourcing script's variables

@@ -54,22 +54,8 @@ die() { log "$*"; exit 1; }
 source "$ROOT/bench/lib.sh"
 READY_LINE="listening on"
 
-while (($#)); do
-  case "$1" in
-    --clients|--rooms|--period|--duration|--warmup) (($# >= 2)) || die "$1 needs a value (see --help)" ;;&
-    --clients) CLIENTS=$2; shift ;;
-    --rooms) ROOMS=$2; shift ;;
-    --period) PERIOD=$2; shift ;;
-    --duration) DURATION=$2; shift ;;
-    --warmup) WARMUP=$2; shift ;;
-    *)
-      common_option "$@"
-      ((COMMON_USED)) || { echo "run-chat.sh: unknown option $1 (see --help)" >&2; exit 2; }
-      shift $((COMMON_USED - 1))
-      ;;
-  esac
-  shift
-done
+declare -A OWN_OPTIONS=([--clients]=CLIENTS [--rooms]=ROOMS [--period]=PERIOD [--duration]=DURATION [--warmup]=WARMUP)
+parse_options "$@"
 
 if ((QUICK)); then
   CLIENTS=${CLIENTS:-1000}; ROOMS=${ROOMS:-10}; DURATION=${DURATION:-10}; WARMUP=${WARMUP:-2}

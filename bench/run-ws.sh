@@ -43,18 +43,8 @@ die() { log "$*"; exit 1; }
 source "$ROOT/bench/lib.sh"
 READY_LINE=""
 
-while (($#)); do
-  case "$1" in
-    --scenarios) (($# >= 2)) || die "$1 needs a value (see --help)" ;;&
-    --scenarios) SCENARIOS=$2; shift ;;
-    *)
-      common_option "$@"
-      ((COMMON_USED)) || { echo "run-ws.sh: unknown option $1 (see --help)" >&2; exit 2; }
-      shift $((COMMON_USED - 1))
-      ;;
-  esac
-  shift
-done
+declare -A OWN_OPTIONS=([--scenarios]=SCENARIOS)
+parse_options "$@"
 
 if ((QUICK)); then
   WARMUP=1; DURATION=3; IDLE_CONNECTIONS=2000; IDLE_HOLD=2
