@@ -8,11 +8,11 @@
 // "Does not get X" is checked with a marker: the same sender then emits something the
 // observer does get, and X must not have come before it.
 
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServer, startBinary, chatClient, connected, repoRoot } from './helpers.mjs';
+import { startServer, startBinary, chatClientsClosedAfterEach, connected, marker, repoRoot } from './helpers.mjs';
 
 const servers = {
   switchboard: () => startServer(['--threads', '1']),
@@ -27,30 +27,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 for (const [name, start] of Object.entries(servers)) {
   describe(`the chat contract on ${name}`, () => {
     let server;
-    const sockets = new Set();
+    const open = chatClientsClosedAfterEach();
     before(async () => { server = await start(); });
     after(async () => { await server?.stop(); });
-    afterEach(() => {
-      for (const s of sockets) s.disconnect();
-      sockets.clear();
-    });
 
-    async function client() {
-      const socket = chatClient(server.url('/'));
-      sockets.add(socket);
-      return connected(socket);
-    }
-
-    async function marker(from, roomId, members) {
-      const text = `marker ${Math.random()}`;
-      assert.deepEqual(await from.request('send-message', { roomId, message: { text } }), { success: true });
-      for (const m of members) {
-        for (;;) {
-          const [message] = await m.next('new-message');
-          if (message.text === text) break;
-        }
-      }
-    }
+    const client = () => connected(open(server.url('/')));
 
     it('join-room, send-message (what sb-loadgen sends), typing, leave-room', async () => {
       const [alice, bob, carol] = [await client(), await client(), await client()];

@@ -10,7 +10,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, chatClient, connected, withTimeout } from './helpers.mjs';
+import { startServer, chatClient, connected, marker, withTimeout } from './helpers.mjs';
 
 const transports = {
   websocket: { transports: ['websocket'] },
@@ -33,18 +33,6 @@ async function join(nsp, mode) {
     assert.equal(engine.transport.name, 'websocket');
   }
   return socket;
-}
-
-/** Marks the end of what `from` sent to `room`: every member gets a "marker" message after it. */
-async function marker(from, roomId, members) {
-  const text = `marker ${Math.random()}`;
-  assert.deepEqual(await from.request('send-message', { roomId, message: { text } }), { success: true });
-  for (const m of members) {
-    for (;;) {
-      const [message] = await m.next('new-message');
-      if (message.text === text) break;
-    }
-  }
 }
 
 before(async () => { server = await startServer(['--threads', '2']); });

@@ -4,6 +4,7 @@
 // The binary comes from SWITCHBOARD_BIN; `ws` is resolved from the repository root so
 // the tests run from any working directory.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -671,6 +672,21 @@ export function chatClientsClosedAfterEach() {
   };
   afterEach(open.closeAll);
   return open;
+}
+
+/**
+ * Marks the end of what `from` sent to `roomId`: resolves once every one of `members`
+ * (chatClients) has had a "marker" new-message after it.
+ */
+export async function marker(from, roomId, members) {
+  const text = `marker ${Math.random()}`;
+  assert.deepEqual(await from.request('send-message', { roomId, message: { text } }), { success: true });
+  for (const m of members) {
+    for (;;) {
+      const [message] = await m.next('new-message');
+      if (message.text === text) break;
+    }
+  }
 }
 
 /** Resolves with the socket once connected; rejects with the connect_error. */
