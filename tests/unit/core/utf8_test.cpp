@@ -262,8 +262,22 @@ TEST(Utf8, AllStringsUpToThreeBytesMatchTheReference) {
 // utf8_sequence_length: the shortest prefix the reference calls valid, or 0 when no
 // prefix of up to four bytes is — for every first and second byte, with the third and
 // fourth drawn from the bytes on each side of every range boundary.
-TEST(Utf8, SequenceLengthIsTheShortestValidPrefix) {
+// Calls f on four-byte strings: every first and second byte, with the third and fourth
+// drawn from the bytes on each side of every range boundary; stops when f returns false.
+template <typename F>
+void for_each_edge_string(F f) {
   const int edges[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xf4, 0xf5};
+  char s[4];
+  for (int a = 0; a < 256; ++a)
+    for (int b = 0; b < 256; ++b)
+      for (int c : edges)
+        for (int d : edges) {
+          s[0] = char(a), s[1] = char(b), s[2] = char(c), s[3] = char(d);
+          if (!f(std::string_view(s, 4))) return;
+        }
+}
+
+TEST(Utf8, SequenceLengthIsTheShortestValidPrefix) {
   auto expected = [](std::string_view s) -> std::size_t {
     for (std::size_t n = 1; n <= s.size() && n <= 4; ++n) {
       if (reference(s.substr(0, n)).valid) return n;
@@ -271,31 +285,19 @@ TEST(Utf8, SequenceLengthIsTheShortestValidPrefix) {
     return 0;
   };
   EXPECT_EQ(utf8_sequence_length(""), 0u);
-  char s[4];
-  for (int a = 0; a < 256; ++a)
-    for (int b = 0; b < 256; ++b)
-      for (int c : edges)
-        for (int d : edges) {
-          s[0] = char(a), s[1] = char(b), s[2] = char(c), s[3] = char(d);
-          for (std::size_t size = 1; size <= 4; ++size) {
-            std::string_view text(s, size);
-            ASSERT_EQ(utf8_sequence_length(text), expected(text)) << a << ' ' << b << ' ' << c << ' ' << d;
-          }
-        }
+  for_each_edge_string([&](std::string_view s) {
+    for (std::size_t size = 1; size <= 4; ++size) {
+      std::string_view text = s.substr(0, size);
+      const std::size_t got = utf8_sequence_length(text), want = expected(text);
+      EXPECT_EQ(got, want) << testing::PrintToString(std::string(text));
+      if (got != want) return false;  // one failure says enough
+    }
+    return true;
+  });
 }
 
-// Four-byte strings: every first and second byte, with the third and fourth drawn from
-// the bytes on each side of every range boundary.
 TEST(Utf8, FourByteStringsMatchTheReference) {
-  const int edges[] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xf4, 0xf5};
-  char s[4];
-  for (int a = 0; a < 256; ++a)
-    for (int b = 0; b < 256; ++b)
-      for (int c : edges)
-        for (int d : edges) {
-          s[0] = char(a), s[1] = char(b), s[2] = char(c), s[3] = char(d);
-          if (!matches_reference({s, 4})) return;
-        }
+  for_each_edge_string([](std::string_view s) { return matches_reference(s); });
 }
 
 TEST(Utf8, RandomTextSplitAnywhereMatchesTheReference) {
