@@ -28,11 +28,7 @@ void Request::clear() {
   if (body_.capacity() > 64 * 1024) std::string().swap(body_);
 }
 
-std::string_view Request::query() const noexcept {
-  std::string_view t = target();
-  auto q = t.find('?');
-  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
-}
+std::string_view Request::query() const noexcept { return query_of(target()); }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
   return http::query_param(query(), name);
@@ -139,11 +135,7 @@ std::chrono::system_clock::time_point RequestHead::time() const noexcept {
                 : std::chrono::system_clock::time_point{};
 }
 
-std::string_view RequestHead::query() const noexcept {
-  std::string_view t = target();
-  auto q = t.find('?');
-  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
-}
+std::string_view RequestHead::query() const noexcept { return query_of(target()); }
 
 std::optional<std::string> RequestHead::query_param(std::string_view name) const {
   return http::query_param(query(), name);

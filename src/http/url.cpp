@@ -81,6 +81,11 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return found;
 }
 
+std::string_view query_of(std::string_view target) noexcept {
+  auto question = target.find('?');
+  return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+}
+
 std::string redacted_target(std::string_view target) {
   auto question = target.find('?');
   std::string out(target.substr(0, question));

@@ -13,6 +13,9 @@ namespace switchboard::http {
 // strings, application/x-www-form-urlencoded) '+' decodes to ' '.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
+// The query of a request target, without the '?' (empty when there is none).
+std::string_view query_of(std::string_view target) noexcept;
+
 // The decoded pairs of a query string ("a=1&b=2", no '?'), in order.
 std::vector<std::pair<std::string, std::string>> query_params(std::string_view query);
 // The decoded value of the first `name` in a query string.

@@ -67,6 +67,12 @@ TEST(QueryParam, TheFirstWithThatDecodedName) {
   EXPECT_EQ(query_param("", "a"), std::nullopt);
 }
 
+TEST(QueryOf, WhatFollowsTheFirstQuestionMark) {
+  EXPECT_EQ(query_of("/socket.io/?EIO=4&t=a?b"), "EIO=4&t=a?b");
+  EXPECT_EQ(query_of("/path?"), "");
+  EXPECT_EQ(query_of("/path"), "");
+}
+
 TEST(RedactedTarget, KeepsThePathAndTheNamesButNoValues) {
   EXPECT_EQ(redacted_target("/api/publish"), "/api/publish");
   EXPECT_EQ(redacted_target("/sse?room=lobby&token=eyJhbGciOi.x.y"), "/sse?room=*&token=*");
