@@ -149,6 +149,26 @@ start_server() {  # name port logfile
 }
 
 # median SERVER SCENARIO JQ_FIELD: the median over the runs that produced a number.
+# measure SERVER NAME URL LINES SUMMARY ARGS: one run — SERVER started on a free port
+# (PORT in URL becomes it), `sb-loadgen ARGS --url URL` pinned against it, its JSON
+# report in $OUT/NAME.json and its log in $OUT/NAME.log, of whose last LINES lines ("all":
+# every line) those matching the regex SUMMARY are shown; then the server stops.
+measure() {
+  local server=$1 name=$2 port url lines=$4 summary=$5 args=$6
+  port=$(free_port)
+  url=${3//PORT/$port}
+  start_server "$server" "$port" "$OUT/$name.server.log"
+  log "$name: sb-loadgen $args --url $url --server-pid $SERVER_PID"
+  # shellcheck disable=SC2086  # ARGS are words
+  if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $args --url "$url" \
+      --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
+    log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
+  fi
+  if [[ $lines == all ]]; then cat "$OUT/$name.log"; else tail -n "$lines" "$OUT/$name.log"; fi |
+    grep -E "$summary" | sed "s/^/  /" >&2 || true
+  stop_server
+}
+
 median() {
   local values
   values=$(for run in $(seq "$RUNS"); do

@@ -105,19 +105,8 @@ LOADGEN_ARGS="--transport sio-websocket --scenario chat --connections $CLIENTS -
 # Runs interleave the servers, so that a machine that slows down for a while slows both.
 for run in $(seq "$RUNS"); do
   for server in "${SERVER_LIST[@]}"; do
-    port=$(free_port)
-    name="$server-chat-$run"
-    url="http://127.0.0.1:$port/socket.io/"
-    start_server "$server" "$port" "$OUT/$name.server.log"
-    log "$name: sb-loadgen $LOADGEN_ARGS --url $url --server-pid $SERVER_PID"
-    # shellcheck disable=SC2086
-    if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $LOADGEN_ARGS --url "$url" \
-        --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
-      log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
-    fi
-    grep -E '^(all open|ramp ended|joined|deliveries|typing|chat errors|latency|server|errors|warning|sb-loadgen:)' \
-      "$OUT/$name.log" | sed "s/^/  /" >&2 || true
-    stop_server
+    measure "$server" "$server-chat-$run" "http://127.0.0.1:PORT/socket.io/" all \
+      '^(all open|ramp ended|joined|deliveries|typing|chat errors|latency|server|errors|warning|sb-loadgen:)' "$LOADGEN_ARGS"
   done
 done
 

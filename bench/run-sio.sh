@@ -112,18 +112,8 @@ for scenario in "${SCENARIO_LIST[@]}"; do
   # Runs interleave the servers, so that a machine that slows down for a while slows both.
   for run in $(seq "$RUNS"); do
     for server in "${SERVER_LIST[@]}"; do
-      port=$(free_port)
-      name="$server-$scenario-$run"
-      url="http://127.0.0.1:$port/socket.io/"
-      start_server "$server" "$port" "$OUT/$name.server.log"
-      log "$name: sb-loadgen $args --url $url --server-pid $SERVER_PID"
-      # shellcheck disable=SC2086
-      if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $args --url "$url" \
-          --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
-        log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
-      fi
-      tail -n 10 "$OUT/$name.log" | grep -E '/s |latency|handshake \(|RSS|errors|warning|sb-loadgen:' | sed "s/^/  /" >&2 || true
-      stop_server
+      measure "$server" "$server-$scenario-$run" "http://127.0.0.1:PORT/socket.io/" 10 \
+        '/s |latency|handshake \(|RSS|errors|warning|sb-loadgen:' "$args"
     done
   done
 done

@@ -97,17 +97,7 @@ for scenario in "${SCENARIO_LIST[@]}"; do
   # Runs interleave the servers, so that a machine that slows down for a while slows both.
   for run in $(seq "$RUNS"); do
     for server in "${SERVER_LIST[@]}"; do
-      port=$(free_port)
-      name="$server-$scenario-$run"
-      start_server "$server" "$port" "$OUT/$name.server.log"
-      log "$name: sb-loadgen $args --url ws://127.0.0.1:$port/echo --server-pid $SERVER_PID"
-      # shellcheck disable=SC2086
-      if ! "${PIN_LOADGEN[@]}" "$LOADGEN" $args --url "ws://127.0.0.1:$port/echo" \
-          --server-pid "$SERVER_PID" --quiet >"$OUT/$name.json" 2>"$OUT/$name.log"; then
-        log "$name: sb-loadgen failed:"; tail -5 "$OUT/$name.log" >&2
-      fi
-      tail -n 8 "$OUT/$name.log" | grep -E '/s |latency|RSS|errors|warning' | sed "s/^/  /" >&2 || true
-      stop_server
+      measure "$server" "$server-$scenario-$run" "ws://127.0.0.1:PORT/echo" 8 '/s |latency|RSS|errors|warning' "$args"
     done
   done
 done
