@@ -435,8 +435,7 @@ void Client::admit(SocketImpl& socket) {
     }
     if (nsp.on_connection) nsp.on_connection(socket);
   } catch (const std::exception& e) {
-    log::error({.component = "sio", .sid = conn_.id(), .socket = socket.id(), .nsp = nsp.name},
-               "connection handler threw: {}", e.what());
+    log::error(socket.log_fields(), "connection handler threw: {}", e.what());
   }
 }
 
@@ -471,8 +470,12 @@ void Client::remove_socket(const std::string& nsp) {
   if (it == sockets_.end()) return;
   (*it)->leave_all();  // a socket refused by middleware may hold restored rooms
   // Called from inside the socket: it is freed once this turn is over.
-  std::shared_ptr<SocketImpl> doomed(it->release());
+  free_after_turn(std::move(*it));
   sockets_.erase(it);
+}
+
+void Client::free_after_turn(std::unique_ptr<SocketImpl> socket) {
+  std::shared_ptr<SocketImpl> doomed(std::move(socket));  // at_end_of_turn wants a copyable function
   net::Loop::current()->at_end_of_turn([doomed] {});
 }
 
@@ -480,11 +483,8 @@ void Client::close_sockets(std::string_view reason, bool notify_client) {
   auto sockets = std::move(sockets_);
   sockets_.clear();
   for (auto& socket : sockets) socket->close(reason, notify_client);
-  // Their remove_socket found nothing to remove: free them after this turn.
-  for (auto& socket : sockets) {
-    std::shared_ptr<SocketImpl> doomed(socket.release());
-    net::Loop::current()->at_end_of_turn([doomed] {});
-  }
+  // Their remove_socket found nothing to remove.
+  for (auto& socket : sockets) free_after_turn(std::move(socket));
 }
 
 void Client::close_connection() {

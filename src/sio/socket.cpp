@@ -71,6 +71,10 @@ SocketImpl::~SocketImpl() {
   if (alive_) *alive_ = nullptr;
 }
 
+log::Fields SocketImpl::log_fields() const noexcept {
+  return {.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name};
+}
+
 void SocketImpl::on_connected() {
   connected_ = true;
   nsp_->count.fetch_add(1, std::memory_order_relaxed);
@@ -210,8 +214,7 @@ void SocketImpl::on_packet(Packet& packet) {
             for (auto& handler : rare_->any) handler(*this, event, args);
           }
         } catch (const std::exception& e) {
-          log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name},
-                     "catch-all handler threw: {}", e.what());
+          log::error(log_fields(), "catch-all handler threw: {}", e.what());
         }
         if (closed_) break;
       }
@@ -279,7 +282,7 @@ void SocketImpl::dispatch(std::string_view event, Args& args, std::optional<std:
       if (closed_) break;
     }
   } catch (const std::exception& e) {
-    log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "handler for '{}' threw: {}", event, e.what());
+    log::error(log_fields(), "handler for '{}' threw: {}", event, e.what());
   }
   if (--dispatching_ == 0 && rare_ && !rare_->added_while_dispatching.empty()) {
     auto added = std::move(rare_->added_while_dispatching);
@@ -346,7 +349,7 @@ void SocketImpl::close(std::string_view reason, bool notify_client) {
       try {
         handler(*this, why);
       } catch (const std::exception& e) {
-        log::error({.component = "sio", .sid = client_.conn().id(), .socket = id_, .nsp = nsp_->name}, "disconnect handler threw: {}", e.what());
+        log::error(log_fields(), "disconnect handler threw: {}", e.what());
       }
     }
   };

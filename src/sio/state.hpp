@@ -19,6 +19,7 @@
 #include <switchboard/adapter.hpp>
 #include <switchboard/socketio.hpp>
 
+#include "core/log.hpp"
 #include "core/pool.hpp"
 #include "net/loop.hpp"
 #include "net/timer_wheel.hpp"
@@ -122,6 +123,8 @@ class Client : public std::enable_shared_from_this<Client> {
   Sockets::iterator find_socket(std::string_view nsp);
   // Every socket leaves for `reason`; they are freed at the end of the turn.
   void close_sockets(std::string_view reason, bool notify_client);
+  // Frees `socket` once this loop turn is over (its own code may be on the stack).
+  static void free_after_turn(std::unique_ptr<SocketImpl> socket);
 
   ServerState& server_;
   eio::Socket& conn_;
@@ -146,6 +149,8 @@ class SocketImpl final : public Socket, public adapter::Member, public core::Poo
   void close(std::string_view reason, bool notify_client);
   void on_connected();
   Client& client() noexcept { return client_; }
+  // This socket's ids on a log line.
+  log::Fields log_fields() const noexcept;
   NamespaceState& nsp_state() noexcept { return *nsp_; }
 
   // adapter::Member
